@@ -1,0 +1,1 @@
+"""Process logic: models, rules, norm. Never imports a browser or Robot Framework."""
