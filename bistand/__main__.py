@@ -1,0 +1,31 @@
+"""`python -m bistand <command>`: report | run | replay | demo. See README."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        print("  report  assess a world file offline and write reports + outcomes.json")
+        print("  run     producer then consumer against the configured systems")
+        print("  replay  process the work items of one stored work-items.json")
+        print("  demo    simulators up, run on the demo world, print paths, simulators down")
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "report":
+        from bistand.cli.report import main as report_main
+
+        return report_main(rest)
+    if command in {"run", "replay", "demo"}:
+        from bistand.runner.cli import main as runner_main
+
+        return runner_main(command, rest)
+    print(f"unknown command: {command}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

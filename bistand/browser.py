@@ -1,0 +1,140 @@
+"""One Chromium per run, driven by async Playwright on a private event-loop thread.
+
+Robot Framework keywords are synchronous; the lookups of one application must run
+concurrently. So the browser lives on its own asyncio loop in a background thread and keywords
+submit coroutines to it (`session.run(coro)`). Each system gets its own browser context,
+logged in once and reused for the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+
+T = TypeVar("T")
+
+ROOT_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_executable() -> str | None:
+    """The system Chromium when present (never download a browser at run time)."""
+    explicit = os.environ.get("BISTAND_CHROMIUM")
+    if explicit:
+        return explicit
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None  # fall back to a Playwright-installed Chromium
+
+
+def launch_args() -> list[str]:
+    args = list(ROOT_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() != 0 and not os.environ.get("CI"):
+        args.remove("--no-sandbox")
+    return args
+
+
+class BrowserSession:
+    """Owns the loop thread, Playwright, the browser and one context per system."""
+
+    def __init__(self, headless: bool = True, default_timeout_ms: int = 15000) -> None:
+        self.headless = headless
+        self.default_timeout_ms = default_timeout_ms
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="browser", daemon=True)
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._contexts: dict[str, BrowserContext] = {}
+        self._started = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> BrowserSession:
+        if not self._started:
+            self._thread.start()
+            self.run(self._start())
+            self._started = True
+        return self
+
+    async def _start(self) -> None:
+        self._playwright = await async_playwright().start()
+        self._browser = await self._playwright.chromium.launch(
+            headless=self.headless, executable_path=chromium_executable(), args=launch_args()
+        )
+
+    def close(self) -> None:
+        if not self._started:
+            return
+        try:
+            self.run(self._close(), timeout=30)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._started = False
+
+    async def _close(self) -> None:
+        for context in list(self._contexts.values()):
+            try:
+                await context.close()
+            except Exception:  # noqa: BLE001,S110 - closing a dead context is not an error
+                pass
+        self._contexts.clear()
+        if self._browser:
+            await self._browser.close()
+        if self._playwright:
+            await self._playwright.stop()
+
+    def __enter__(self) -> BrowserSession:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- running work -----------------------------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = 300) -> T:
+        """Run a coroutine on the browser loop and wait for its result (from any thread)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout=timeout)
+
+    @property
+    def browser(self) -> Browser:
+        assert self._browser is not None, "BrowserSession.start() first"
+        return self._browser
+
+    async def context(self, system: str, **options: Any) -> BrowserContext:
+        """The system's context, created on first use (one per system per run)."""
+        context = self._contexts.get(system)
+        if context is None:
+            context = await self.browser.new_context(
+                accept_downloads=True, locale="sv-SE", timezone_id="Europe/Stockholm", **options
+            )
+            context.set_default_timeout(self.default_timeout_ms)
+            context.set_default_navigation_timeout(self.default_timeout_ms)
+            self._contexts[system] = context
+        return context
+
+    async def reset_context(self, system: str) -> None:
+        context = self._contexts.pop(system, None)
+        if context is not None:
+            await context.close()
+
+    @property
+    def contexts(self) -> dict[str, BrowserContext]:
+        return dict(self._contexts)

@@ -1,0 +1,137 @@
+"""What every page object shares: logging in once per context, re-login on expiry, parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date
+
+import pyotp
+from playwright.async_api import BrowserContext, Page, Response
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from bistand.core.errors import ApplicationError
+
+
+class Credentials(BaseModel):
+    """A system's login, from the vault. Secrets never print."""
+
+    model_config = ConfigDict(frozen=True)
+    username: str
+    password: SecretStr
+    totp_secret: SecretStr | None = None
+
+
+_AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f]|kr|sek|:-", re.IGNORECASE)
+
+
+def parse_kr(text: str) -> int:
+    """'12 345 kr', '12\u00a0345 kr', '12345,00', '7 200:-' -> whole kronor.
+
+    Raises ValueError for anything else (a changed page must not silently become 0).
+    """
+    cleaned = _AMOUNT_NOISE.sub("", text or "")
+    match = re.fullmatch(r"(-?\d+)(?:[.,](\d{1,2}))?", cleaned)
+    if not match:
+        raise ValueError(f"not an amount: {text[:40]!r}")
+    whole, decimals = match.groups()
+    if decimals and int(decimals) != 0:
+        raise ValueError(f"amount with öre: {text[:40]!r}")
+    return int(whole)
+
+
+def parse_date(text: str) -> date:
+    """ISO dates ('2026-12-20') as Swedish agencies print them."""
+    return date.fromisoformat(text.strip()[:10])
+
+
+def cell_text(text: str | None) -> str:
+    return " ".join((text or "").replace("\u00a0", " ").split())
+
+
+class PortalPage:
+    """Base for one system's page object: a context logged in once and reused.
+
+    `open()` navigates a fresh tab, logs in again when the session has expired (the site sends
+    us to its login page), and turns server errors and timeouts into ApplicationError.
+    """
+
+    system = "system"
+    login_path = "/login"
+
+    def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials) -> None:
+        self.context = context
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self._login_lock = asyncio.Lock()
+        self._logged_in = False
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    async def new_page(self) -> Page:
+        return await self.context.new_page()
+
+    def _on_login_page(self, page: Page) -> bool:
+        return page.url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
+
+    async def login(self, page: Page | None = None) -> None:
+        """Fill the site's login form (and the TOTP step where the site has one)."""
+        async with self._login_lock:
+            own = page is None
+            page = page or await self.new_page()
+            try:
+                await self._check(await page.goto(self.url(self.login_path)), "inloggningssidan")
+                await page.get_by_label("Användarnamn").fill(self.credentials.username)
+                await page.get_by_label("Lösenord").fill(self.credentials.password.get_secret_value())
+                await page.get_by_role("button", name="Logga in").click()
+                await page.wait_for_load_state("domcontentloaded")
+                if page.url.split("?")[0].endswith("/totp"):
+                    if self.credentials.totp_secret is None:
+                        raise ApplicationError("LOGIN_FAILED", f"{self.system}: asks for a code, no TOTP secret")
+                    code = pyotp.TOTP(self.credentials.totp_secret.get_secret_value()).now()
+                    await page.get_by_label("Säkerhetskod").fill(code)
+                    await page.get_by_role("button", name="Verifiera").click()
+                    await page.wait_for_load_state("domcontentloaded")
+                if self._on_login_page(page):
+                    raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
+                self._logged_in = True
+            except PlaywrightTimeout as exc:
+                raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
+            finally:
+                if own:
+                    await page.close()
+
+    async def _check(self, response: Response | None, what: str) -> None:
+        if response is not None and response.status >= 500:
+            raise ApplicationError(
+                "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
+            )
+
+    async def open(self, path: str, what: str = "sidan") -> Page:
+        """A new tab at `path`, logged in. The caller closes it."""
+        if not self._logged_in:
+            await self.login()
+        page = await self.new_page()
+        try:
+            response = await page.goto(self.url(path))
+            await self._check(response, what)
+            if self._on_login_page(page):
+                self._logged_in = False
+                await self.login()
+                response = await page.goto(self.url(path))
+                await self._check(response, what)
+                if self._on_login_page(page):
+                    raise ApplicationError("LOGIN_FAILED", f"{self.system}: session not accepted")
+            return page
+        except PlaywrightTimeout as exc:
+            await page.close()
+            raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
+        except PlaywrightError as exc:
+            await page.close()
+            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {exc.message[:120]}") from exc
+        except BaseException:
+            await page.close()
+            raise

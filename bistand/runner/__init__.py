@@ -1,0 +1,1 @@
+"""Running the bot: producer/consumer orchestration, lock, summary, exit codes."""

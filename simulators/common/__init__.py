@@ -1,0 +1,1 @@
+"""Shared login/session helpers for the simulated systems."""

@@ -1,0 +1,98 @@
+"""Load and validate a world file against the contract schema (resources/world.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "resources" / "world.schema.json"
+
+
+class WorldError(Exception):
+    """A world file that cannot be used; the message names the JSON path."""
+
+
+def _luhn_ok(pnr: str) -> bool:
+    digits = pnr.replace("-", "")[2:]
+    total = 0
+    for index, char in enumerate(digits[:9]):
+        product = int(char) * (2 if index % 2 == 0 else 1)
+        total += product - 9 if product > 9 else product
+    return (10 - total % 10) % 10 == int(digits[9])
+
+
+def _walk_personnummer(node: Any, path: str):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            child = f"{path}.{key}"
+            if key == "personnummer" and isinstance(value, str):
+                yield child, value
+            elif key == "declared_members" and isinstance(value, list):
+                for index, item in enumerate(value):
+                    yield f"{child}[{index}]", item
+            else:
+                yield from _walk_personnummer(value, child)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _walk_personnummer(item, f"{path}[{index}]")
+
+
+def validate_world(world: Any) -> dict[str, Any]:
+    """Validate against the schema, then the checks a schema cannot express."""
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = sorted(validator.iter_errors(world), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise WorldError(f"world is invalid at {first.json_path}: {first.message}{more}")
+    for path, pnr in _walk_personnummer(world, "$"):
+        if not _luhn_ok(pnr):
+            raise WorldError(f"world is invalid at {path}: personnummer has a bad check digit")
+    cases = {h["case_number"] for h in world["households"]}
+    for index, app in enumerate(world["applications"]):
+        if app["case_number"] not in cases:
+            raise WorldError(
+                f"world is invalid at $.applications[{index}].case_number: "
+                f"no household with case number {app['case_number']}"
+            )
+    return world
+
+
+def load_world(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise WorldError(f"world file not found: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise WorldError(f"world file {path} is not JSON: line {exc.lineno}: {exc.msg}") from exc
+    return validate_world(raw)
+
+
+def household(world: dict[str, Any], case_number: str) -> dict[str, Any]:
+    return next(h for h in world["households"] if h["case_number"] == case_number)
+
+
+def person_name(world: dict[str, Any], pnr: str) -> tuple[str, str]:
+    """First and last name of a person known anywhere in the world."""
+    for h in world["households"]:
+        for m in h["members"]:
+            if m["personnummer"] == pnr:
+                return m["first_name"], m["last_name"]
+    for p in world["registers"].get("skv", {}).get("population", []):
+        if p["personnummer"] == pnr:
+            return p["first_name"], p["last_name"]
+    return "", ""
+
+
+def normalize_pnr(value: str) -> str:
+    value = value.strip().replace(" ", "")
+    if len(value) == 12 and value.isdigit():
+        return f"{value[:8]}-{value[8:]}"
+    return value

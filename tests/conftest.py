@@ -1,0 +1,47 @@
+"""Shared fixtures: the simulators on free ports (example world) and one headless browser."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.simulator_process import EXAMPLE_WORLD, Simulators, free_base_port
+
+
+@pytest.fixture(scope="session")
+def example_world_path():
+    return EXAMPLE_WORLD
+
+
+@pytest.fixture(scope="session")
+def simulators(tmp_path_factory, example_world_path):
+    """All eight systems seeded from the shared example world, for the whole test session.
+
+    Tests that write (notes, statuses) must use their own application or case, or the
+    `fresh_simulators` fixture.
+    """
+    sims = Simulators(
+        world=example_world_path,
+        state_dir=tmp_path_factory.mktemp("sim-state"),
+        base_port=free_base_port(),
+    ).start(reset=True)
+    yield sims
+    sims.stop()
+
+
+@pytest.fixture
+def fresh_simulators(tmp_path, example_world_path):
+    sims = Simulators(
+        world=example_world_path, state_dir=tmp_path / "state", base_port=free_base_port()
+    ).start(reset=True)
+    yield sims
+    sims.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_session():
+    """One Chromium for the test session, as in a bot run."""
+    from bistand.browser import BrowserSession
+
+    session = BrowserSession(headless=True).start()
+    yield session
+    session.close()
