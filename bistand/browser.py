@@ -9,6 +9,7 @@ logged in once and reused for the whole run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import threading
@@ -90,10 +91,8 @@ class BrowserSession:
 
     async def _close(self) -> None:
         for context in list(self._contexts.values()):
-            try:
+            with contextlib.suppress(Exception):  # closing a dead context is not an error
                 await context.close()
-            except Exception:  # noqa: BLE001,S110 - closing a dead context is not an error
-                pass
         self._contexts.clear()
         if self._browser:
             await self._browser.close()
