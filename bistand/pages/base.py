@@ -24,6 +24,8 @@ class Credentials(BaseModel):
     totp_secret: SecretStr | None = None
 
 
+BLUR_ALL_TEXT = "body * { filter: blur(6px) !important; } input, textarea { color: transparent !important; }"
+
 _AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f]|kr|sek|:-", re.IGNORECASE)
 
 
@@ -67,6 +69,8 @@ class PortalPage:
         self.credentials = credentials
         self._login_lock = asyncio.Lock()
         self._logged_in = False
+        self.failure_screenshots: list[bytes] = []
+        """Blurred screenshots of pages that failed, for the run's failure artifacts."""
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -110,6 +114,14 @@ class PortalPage:
                 "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
             )
 
+    async def capture_failure(self, page: Page) -> None:
+        """Keep a screenshot of a failing page with every text blurred (no personal data)."""
+        try:
+            shot = await page.screenshot(full_page=False, style=BLUR_ALL_TEXT, timeout=3000)
+        except PlaywrightError:
+            return
+        self.failure_screenshots = [*self.failure_screenshots[-4:], shot]
+
     async def open(self, path: str, what: str = "sidan") -> Page:
         """A new tab at `path`, logged in. The caller closes it."""
         if not self._logged_in:
@@ -117,6 +129,8 @@ class PortalPage:
         page = await self.new_page()
         try:
             response = await page.goto(self.url(path))
+            if response is not None and response.status >= 500:
+                await self.capture_failure(page)
             await self._check(response, what)
             if self._on_login_page(page):
                 self._logged_in = False
@@ -127,6 +141,7 @@ class PortalPage:
                     raise ApplicationError("LOGIN_FAILED", f"{self.system}: session not accepted")
             return page
         except PlaywrightTimeout as exc:
+            await self.capture_failure(page)
             await page.close()
             raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
         except PlaywrightError as exc:
