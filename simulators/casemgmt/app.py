@@ -1,0 +1,533 @@
+"""The case-management system (verksamhetssystem): a Procapita-like desktop-era web client.
+
+Caseworkers search a case, read the household and earlier decisions, and write journal notes,
+decision bases (beslutsunderlag), decisions and payment orders. Like a real vendor system it
+accepts more than one decision basis per application; keeping to one is the bot's job.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from simulators.common.web import SystemContext, connect, create_system_app, seed_once
+from simulators.world import normalize_pnr
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TITLE = "Verksamhetssystem Individ- och familjeomsorg"
+
+MAX_REPORT_CHARS = 200_000
+MAX_NOTE_CHARS = 20_000
+
+ROLE_LABELS = {"applicant": "Sökande", "partner": "Medsökande", "child": "Barn", "other_adult": "Övrig vuxen"}
+DECISION_LABELS = {"approve": "Bevilja", "reject": "Avslå"}
+PROPOSAL_LABELS = {"approve": "Bevilja", "reject": "Avslå", "manual_review": "Manuell handläggning"}
+KIND_LABELS = {"first": "Nyansökan", "reapplication": "Återansökan"}
+
+APPLICATION_ID = re.compile(r"^ANS-[0-9]{4}-[0-9]{6}$")
+PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+FINDING_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+PNR = re.compile(r"^[0-9]{8}-[0-9]{4}$")
+
+SCHEMA = """
+CREATE TABLE cases (
+    case_number TEXT PRIMARY KEY,
+    street TEXT NOT NULL, postal_code TEXT NOT NULL, city TEXT NOT NULL, municipality TEXT NOT NULL
+);
+CREATE TABLE members (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    personnummer TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL, role TEXT NOT NULL,
+    in_school INTEGER NOT NULL DEFAULT 0, lunch_at_home INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX members_pnr ON members(personnummer);
+CREATE TABLE previous_decisions (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    period TEXT NOT NULL, decision TEXT NOT NULL, amount INTEGER NOT NULL
+);
+CREATE TABLE applications (
+    application_id TEXT PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    period TEXT NOT NULL, kind TEXT NOT NULL, submitted_at TEXT NOT NULL
+);
+CREATE TABLE journal (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    time TEXT NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE decision_bases (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    application_id TEXT NOT NULL, period TEXT NOT NULL, proposal TEXT NOT NULL, amount INTEGER NOT NULL,
+    findings TEXT NOT NULL, report_text TEXT NOT NULL, author TEXT NOT NULL, time TEXT NOT NULL
+);
+CREATE TABLE decisions (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    application_id TEXT NOT NULL, period TEXT NOT NULL, decision TEXT NOT NULL, amount INTEGER NOT NULL,
+    author TEXT NOT NULL, time TEXT NOT NULL
+);
+CREATE TABLE payments (
+    id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
+    application_id TEXT NOT NULL, period TEXT NOT NULL, amount INTEGER NOT NULL, recipient TEXT NOT NULL,
+    pay_date TEXT NOT NULL, author TEXT NOT NULL, time TEXT NOT NULL
+);
+"""
+
+
+def seed(world: dict[str, Any]):
+    """Cases, members, earlier decisions and open applications from the world."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        for household in world["households"]:
+            case_number = household["case_number"]
+            address = household["address"]
+            conn.execute(
+                "INSERT INTO cases VALUES (?, ?, ?, ?, ?)",
+                (case_number, address["street"], address["postal_code"], address["city"],
+                 address["municipality"]),
+            )
+            for member in household["members"]:
+                conn.execute(
+                    "INSERT INTO members (case_number, personnummer, first_name, last_name, role, in_school,"
+                    " lunch_at_home) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (case_number, member["personnummer"], member["first_name"], member["last_name"],
+                     member["role"], int(member.get("in_school", False)), int(member.get("lunch_at_home", False))),
+                )
+            for previous in household.get("previous_decisions", []):
+                conn.execute(
+                    "INSERT INTO previous_decisions (case_number, period, decision, amount) VALUES (?, ?, ?, ?)",
+                    (case_number, previous["period"], previous["decision"], previous["amount"]),
+                )
+        for application in world["applications"]:
+            conn.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, ?)",
+                (application["application_id"], application["case_number"], application["period"],
+                 application["kind"], application["submitted_at"]),
+            )
+
+    return run
+
+
+def now_text() -> str:
+    return datetime.now().replace(microsecond=0).isoformat(sep=" ")
+
+
+def parse_amount(text: str) -> int | None:
+    """'12 345', '12345', '12 345 kr' -> 12345; anything else (öre, negative, text) -> None."""
+    cleaned = re.sub(r"[\s\u00a0]|kr$", "", (text or "").strip(), flags=re.IGNORECASE)
+    return int(cleaned) if cleaned.isdigit() else None
+
+
+def parse_findings(text: str) -> list[str] | None:
+    codes = [code.strip().upper() for code in (text or "").replace(";", ",").split(",") if code.strip()]
+    if any(not FINDING_CODE.match(code) for code in codes):
+        return None
+    return list(dict.fromkeys(codes))
+
+
+def normalize_newlines(text: str) -> str:
+    """Browsers send textarea line breaks as CRLF; store them as LF."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def load_case(conn: sqlite3.Connection, case_number: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM cases WHERE case_number = ?", (case_number,)).fetchone()
+    if row is None:
+        return None
+    case = dict(row)
+
+    def rows(sql: str) -> list[dict[str, Any]]:
+        return [dict(r) for r in conn.execute(sql, (case_number,))]
+
+    case["members"] = rows("SELECT * FROM members WHERE case_number = ? ORDER BY id")
+    for member in case["members"]:
+        member["role_label"] = ROLE_LABELS.get(member["role"], member["role"])
+    case["applicant"] = next((m for m in case["members"] if m["role"] == "applicant"), None)
+    case["previous_decisions"] = rows(
+        "SELECT * FROM previous_decisions WHERE case_number = ? ORDER BY period DESC, id"
+    )
+    case["applications"] = rows("SELECT * FROM applications WHERE case_number = ? ORDER BY period DESC, application_id")
+    case["journal"] = rows("SELECT * FROM journal WHERE case_number = ? ORDER BY time DESC, id DESC")
+    case["decision_bases"] = rows("SELECT * FROM decision_bases WHERE case_number = ? ORDER BY id DESC")
+    for basis in case["decision_bases"]:
+        basis["findings_list"] = [c for c in basis["findings"].split(",") if c]
+    case["decisions"] = rows("SELECT * FROM decisions WHERE case_number = ? ORDER BY id DESC")
+    case["payments"] = rows("SELECT * FROM payments WHERE case_number = ? ORDER BY id DESC")
+    with_basis = {b["application_id"] for b in case["decision_bases"]}
+    decided = {d["application_id"] for d in case["decisions"]}
+    paid = {p["application_id"] for p in case["payments"]}
+    for application in case["applications"]:
+        app_id = application["application_id"]
+        application["kind_label"] = KIND_LABELS.get(application["kind"], application["kind"])
+        application["status"] = (
+            "Utbetald" if app_id in paid
+            else "Beslutad" if app_id in decided
+            else "Underlag finns" if app_id in with_basis
+            else "Under utredning"
+        )
+    return case
+
+
+def export(conn: sqlite3.Connection) -> dict[str, Any]:
+    cases = []
+    latest: dict[str, dict[str, Any]] = {}
+    for (case_number,) in conn.execute("SELECT case_number FROM cases ORDER BY case_number").fetchall():
+        case = load_case(conn, case_number)
+        assert case is not None
+        bases = sorted(case["decision_bases"], key=lambda b: b["id"])
+        for basis in bases:
+            entry = latest.setdefault(basis["application_id"], {"count": 0})
+            entry.update(
+                proposal=basis["proposal"], amount=basis["amount"], findings=sorted(basis["findings_list"]),
+                count=entry["count"] + 1,
+            )
+        cases.append({
+            "case_number": case_number,
+            "address": {k: case[k] for k in ("street", "postal_code", "city", "municipality")},
+            "members": [
+                {"personnummer": m["personnummer"], "first_name": m["first_name"], "last_name": m["last_name"],
+                 "role": m["role"], "in_school": bool(m["in_school"]), "lunch_at_home": bool(m["lunch_at_home"])}
+                for m in case["members"]
+            ],
+            "previous_decisions": [
+                {"period": d["period"], "decision": d["decision"], "amount": d["amount"]}
+                for d in case["previous_decisions"]
+            ],
+            "applications": [
+                {"application_id": a["application_id"], "period": a["period"], "kind": a["kind"]}
+                for a in case["applications"]
+            ],
+            "journal": [{"time": n["time"], "author": n["author"], "text": n["text"]} for n in case["journal"]],
+            "decision_bases": [
+                {"id": b["id"], "application_id": b["application_id"], "period": b["period"],
+                 "proposal": b["proposal"], "amount": b["amount"], "findings": b["findings_list"],
+                 "report_text": b["report_text"], "author": b["author"], "time": b["time"]}
+                for b in bases
+            ],
+            "decisions": [
+                {"id": d["id"], "application_id": d["application_id"], "period": d["period"],
+                 "decision": d["decision"], "amount": d["amount"], "author": d["author"], "time": d["time"]}
+                for d in sorted(case["decisions"], key=lambda d: d["id"])
+            ],
+            "payments": [
+                {"id": p["id"], "application_id": p["application_id"], "period": p["period"],
+                 "amount": p["amount"], "recipient": p["recipient"], "pay_date": p["pay_date"],
+                 "author": p["author"], "time": p["time"]}
+                for p in sorted(case["payments"], key=lambda p: p["id"])
+            ],
+        })
+    return {"cases": cases, "latest_decision_basis": latest}
+
+
+# --- validation of the forms -----------------------------------------------------------------
+
+
+def check_application(case: dict[str, Any], application_id: str, period: str, errors: list[str]) -> None:
+    if not APPLICATION_ID.match(application_id):
+        errors.append("Ansökan ska anges som ANS-ÅÅÅÅ-NNNNNN.")
+    elif application_id not in {a["application_id"] for a in case["applications"]}:
+        errors.append(f"Ansökan {application_id} finns inte i ärendet.")
+    if not PERIOD.match(period):
+        errors.append("Period ska anges som ÅÅÅÅ-MM.")
+
+
+def check_amount(text: str, errors: list[str]) -> int:
+    amount = parse_amount(text)
+    if amount is None:
+        errors.append("Belopp ska vara ett helt antal kronor (0 eller mer).")
+        return 0
+    return amount
+
+
+def create_app(ctx: SystemContext) -> FastAPI:
+    seed_once(ctx, SCHEMA, seed(ctx.world))
+    app, templates = create_system_app(ctx, title=TITLE, package_dir=PACKAGE_DIR, home_path="/sok")
+
+    def db() -> sqlite3.Connection:
+        return connect(ctx.db_path)
+
+    def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("user", request.session.get("user", ""))
+        values.setdefault("title", TITLE)
+        values.setdefault("municipality", ctx.world.get("municipality", ""))
+        return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+    def not_found(request: Request, case_number: str) -> HTMLResponse:
+        return render(request, "not_found.html", status_code=404, case_number=case_number)
+
+    def with_case(case_number: str) -> dict[str, Any] | None:
+        conn = db()
+        try:
+            return load_case(conn, case_number)
+        finally:
+            conn.close()
+
+    def saved(case_number: str, **flags: str) -> RedirectResponse:
+        return RedirectResponse(f"/arende/{case_number}?{urlencode(flags)}", status_code=303)
+
+    @app.get("/")
+    async def home():
+        return RedirectResponse("/sok", status_code=303)
+
+    @app.get("/sok", response_class=HTMLResponse)
+    async def search(request: Request, arendenummer: str = "", personnummer: str = ""):
+        arendenummer, personnummer = arendenummer.strip(), personnummer.strip()
+        if not arendenummer and not personnummer:
+            return render(request, "search.html", arendenummer="", personnummer="", message=None)
+        conn = db()
+        try:
+            if arendenummer:
+                row = conn.execute(
+                    "SELECT case_number FROM cases WHERE upper(case_number) = upper(?)", (arendenummer,)
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT case_number FROM members WHERE personnummer = ? ORDER BY id LIMIT 1",
+                    (normalize_pnr(personnummer),),
+                ).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            return render(
+                request, "search.html", arendenummer=arendenummer, personnummer=personnummer,
+                message="Inget ärende hittades.",
+            )
+        return RedirectResponse(f"/arende/{row['case_number']}", status_code=303)
+
+    @app.get("/arende/{case_number}", response_class=HTMLResponse)
+    async def case_page(request: Request, case_number: str, sparat: str = "", nr: str = ""):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        confirmations = {
+            "beslutsunderlag": f"Beslutsunderlag nr {nr} sparat.",
+            "beslut": f"Beslut nr {nr} registrerat.",
+            "utbetalning": f"Utbetalningsorder nr {nr} skapad.",
+            "anteckning": "Anteckningen sparad i journalen.",
+        }
+        confirmation = confirmations.get(sparat) if (nr.isdigit() or sparat == "anteckning") else None
+        return render(request, "case.html", case=case, confirmation=confirmation, note_errors=[], note_text="")
+
+    # -- journal note ---------------------------------------------------------------------
+
+    @app.post("/arende/{case_number}/journal", response_class=HTMLResponse)
+    async def add_note(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        form = await request.form()
+        text = normalize_newlines(str(form.get("anteckning", ""))).strip()
+        errors = []
+        if not text:
+            errors.append("Anteckningen är tom.")
+        elif len(text) > MAX_NOTE_CHARS:
+            errors.append(f"Anteckningen får vara högst {MAX_NOTE_CHARS} tecken.")
+        if errors:
+            return render(request, "case.html", status_code=422, case=case, confirmation=None,
+                          note_errors=errors, note_text=text)
+        conn = db()
+        try:
+            conn.execute(
+                "INSERT INTO journal (case_number, time, author, text) VALUES (?, ?, ?, ?)",
+                (case_number, now_text(), request.session["user"], text),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        return RedirectResponse(f"/arende/{case_number}?sparat=anteckning#journal", status_code=303)
+
+    # -- beslutsunderlag --------------------------------------------------------------------
+
+    def basis_form(request: Request, case: dict[str, Any], values: dict[str, str], errors: list[str], status=200):
+        return render(request, "basis_form.html", status_code=status, case=case, values=values, errors=errors,
+                      proposals=PROPOSAL_LABELS)
+
+    @app.get("/arende/{case_number}/beslutsunderlag/ny", response_class=HTMLResponse)
+    async def new_basis(request: Request, case_number: str, ansokan: str = ""):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        application = next((a for a in case["applications"] if a["application_id"] == ansokan), None)
+        values = {"ansokan": ansokan, "period": application["period"] if application else "", "forslag": "",
+                  "belopp": "", "noteringar": "", "underlag": ""}
+        return basis_form(request, case, values, [])
+
+    @app.post("/arende/{case_number}/beslutsunderlag/ny", response_class=HTMLResponse)
+    async def save_basis(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        form = await request.form()
+        values = {key: str(form.get(key, "")) for key in
+                  ("ansokan", "period", "forslag", "belopp", "noteringar", "underlag")}
+        values["ansokan"], values["period"] = values["ansokan"].strip().upper(), values["period"].strip()
+        report = normalize_newlines(values["underlag"])
+        errors: list[str] = []
+        check_application(case, values["ansokan"], values["period"], errors)
+        if values["forslag"] not in PROPOSAL_LABELS:
+            errors.append("Välj ett förslag till beslut.")
+        amount = check_amount(values["belopp"], errors)
+        findings = parse_findings(values["noteringar"])
+        if findings is None:
+            errors.append("Noteringar ska vara koder med versaler, åtskilda med kommatecken (t.ex. COST_CAPPED).")
+        if not report.strip():
+            errors.append("Beslutsunderlaget är tomt.")
+        elif len(report) > MAX_REPORT_CHARS:
+            errors.append(f"Beslutsunderlaget får vara högst {MAX_REPORT_CHARS} tecken.")
+        if errors:
+            return basis_form(request, case, values, errors, status=422)
+        user = request.session["user"]
+        time = now_text()
+        conn = db()
+        try:
+            cursor = conn.execute(
+                "INSERT INTO decision_bases (case_number, application_id, period, proposal, amount, findings,"
+                " report_text, author, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_number, values["ansokan"], values["period"], values["forslag"], amount,
+                 ",".join(findings or []), report, user, time),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_number, time, author, text) VALUES (?, ?, ?, ?)",
+                (case_number, time, user, f"Beslutsunderlag för {values['ansokan']} sparat av {user}"),
+            )
+            conn.commit()
+            basis_id = cursor.lastrowid
+        finally:
+            conn.close()
+        return saved(case_number, sparat="beslutsunderlag", nr=str(basis_id))
+
+    @app.get("/arende/{case_number}/beslutsunderlag/{basis_id}", response_class=HTMLResponse)
+    async def basis_page(request: Request, case_number: str, basis_id: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        basis = next((b for b in case["decision_bases"] if str(b["id"]) == basis_id), None)
+        if basis is None:
+            return not_found(request, case_number)
+        return render(request, "basis.html", case=case, basis=basis, labels=PROPOSAL_LABELS)
+
+    # -- beslut ---------------------------------------------------------------------------
+
+    def decision_form(request: Request, case: dict[str, Any], values: dict[str, str], errors: list[str], status=200):
+        return render(request, "decision_form.html", status_code=status, case=case, values=values, errors=errors,
+                      decisions=DECISION_LABELS)
+
+    @app.get("/arende/{case_number}/beslut/ny", response_class=HTMLResponse)
+    async def new_decision(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        return decision_form(request, case, {"ansokan": "", "period": "", "beslut": "", "belopp": ""}, [])
+
+    @app.post("/arende/{case_number}/beslut/ny", response_class=HTMLResponse)
+    async def save_decision(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        form = await request.form()
+        values = {key: str(form.get(key, "")).strip() for key in ("ansokan", "period", "beslut", "belopp")}
+        values["ansokan"] = values["ansokan"].upper()
+        errors: list[str] = []
+        check_application(case, values["ansokan"], values["period"], errors)
+        if values["beslut"] not in DECISION_LABELS:
+            errors.append("Välj beslut: Bevilja eller Avslå.")
+        amount = check_amount(values["belopp"], errors)
+        if errors:
+            return decision_form(request, case, values, errors, status=422)
+        user = request.session["user"]
+        time = now_text()
+        conn = db()
+        try:
+            cursor = conn.execute(
+                "INSERT INTO decisions (case_number, application_id, period, decision, amount, author, time)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (case_number, values["ansokan"], values["period"], values["beslut"], amount, user, time),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_number, time, author, text) VALUES (?, ?, ?, ?)",
+                (case_number, time, user,
+                 f"Beslut ({DECISION_LABELS[values['beslut']]}) för {values['ansokan']} registrerat av {user}"),
+            )
+            conn.commit()
+            decision_id = cursor.lastrowid
+        finally:
+            conn.close()
+        return saved(case_number, sparat="beslut", nr=str(decision_id))
+
+    # -- utbetalningsorder ------------------------------------------------------------------
+
+    def payment_form(request: Request, case: dict[str, Any], values: dict[str, str], errors: list[str], status=200):
+        return render(request, "payment_form.html", status_code=status, case=case, values=values, errors=errors)
+
+    @app.get("/arende/{case_number}/utbetalning/ny", response_class=HTMLResponse)
+    async def new_payment(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        recipient = case["applicant"]["personnummer"] if case["applicant"] else ""
+        values = {"ansokan": "", "period": "", "belopp": "", "mottagare": recipient, "utbetalningsdag": ""}
+        return payment_form(request, case, values, [])
+
+    @app.post("/arende/{case_number}/utbetalning/ny", response_class=HTMLResponse)
+    async def save_payment(request: Request, case_number: str):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        form = await request.form()
+        values = {key: str(form.get(key, "")).strip()
+                  for key in ("ansokan", "period", "belopp", "mottagare", "utbetalningsdag")}
+        values["ansokan"] = values["ansokan"].upper()
+        errors: list[str] = []
+        check_application(case, values["ansokan"], values["period"], errors)
+        amount = check_amount(values["belopp"], errors)
+        if amount == 0 and not errors:
+            errors.append("En utbetalning måste vara större än 0 kr.")
+        recipient = normalize_pnr(values["mottagare"])
+        if not PNR.match(recipient):
+            errors.append("Mottagare ska anges som personnummer ÅÅÅÅMMDD-NNNN.")
+        elif recipient not in {m["personnummer"] for m in case["members"]}:
+            errors.append("Mottagaren ingår inte i ärendets hushåll.")
+        try:
+            pay_date = date.fromisoformat(values["utbetalningsdag"])
+        except ValueError:
+            errors.append("Utbetalningsdag ska anges som ÅÅÅÅ-MM-DD.")
+            pay_date = None
+        if errors:
+            return payment_form(request, case, values, errors, status=422)
+        user = request.session["user"]
+        time = now_text()
+        conn = db()
+        try:
+            cursor = conn.execute(
+                "INSERT INTO payments (case_number, application_id, period, amount, recipient, pay_date, author,"
+                " time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (case_number, values["ansokan"], values["period"], amount, recipient, pay_date.isoformat(), user,
+                 time),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_number, time, author, text) VALUES (?, ?, ?, ?)",
+                (case_number, time, user, f"Utbetalningsorder för {values['ansokan']} skapad av {user}"),
+            )
+            conn.commit()
+            payment_id = cursor.lastrowid
+        finally:
+            conn.close()
+        return saved(case_number, sparat="utbetalning", nr=str(payment_id))
+
+    # -- export for tests and demos (not used by the bot) -----------------------------------
+
+    @app.get("/api/export")
+    async def api_export():
+        conn = db()
+        try:
+            return export(conn)
+        finally:
+            conn.close()
+
+    return app
