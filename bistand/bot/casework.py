@@ -1,0 +1,197 @@
+"""Reading one application from every system, and writing the outcome back.
+
+Runs on the browser's event loop. The lookups of one application run concurrently (a
+semaphore keeps the number of open tabs modest); parsing and rules happen outside the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bistand.bot.context import RunContext
+from bistand.core.documents import read_attachment
+from bistand.core.errors import BusinessError
+from bistand.core.frames import frame_path, read_frame
+from bistand.core.models import (
+    AgencyRecords,
+    Application,
+    CaseBundle,
+    Mode,
+    PersonRecords,
+    Proposal,
+    Register,
+    Role,
+    SourceRead,
+)
+
+MAX_OPEN_TABS = 8
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_case(ctx: RunContext, case_number: str):
+    casemgmt = await ctx.page("casemgmt")
+    return await casemgmt.open_case(case_number)
+
+
+async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None) -> CaseBundle:
+    """Everything one application needs, with the time each source was read."""
+    sources: list[SourceRead] = []
+    tabs = asyncio.Semaphore(MAX_OPEN_TABS)
+
+    async def limited(coro):
+        async with tabs:
+            return await coro
+
+    eservice = await ctx.page("eservice")
+    case_task = asyncio.create_task(open_case(ctx, case_number)) if overview is None else None
+    form = await eservice.read_application(application_id)
+    sources.append(SourceRead(system=Register.ESERVICE, read_at=_now(), detail=application_id))
+    if form.case_number != case_number:
+        raise BusinessError("CASE_MISMATCH", f"{application_id}: the work item's case differs from the e-service's")
+
+    async def attachment(link):
+        data = await limited(eservice.download_attachment(application_id, link))
+        return await asyncio.to_thread(read_attachment, link.filename, link.cost_type, data)
+
+    async def person(member) -> PersonRecords:
+        pnr = member.personnummer
+        age = pnr.age_on(form_period_start(form.period))
+        adult_ish = age >= 15 or member.role is not Role.CHILD
+        calls: dict[str, Any] = {"fk": limited((await ctx.page("fk")).payments(pnr, form.period))}
+        skv = await ctx.page("skv")
+        calls["population"] = limited(skv.folkbokforing(pnr))
+        if adult_ish:
+            calls["csn"] = limited((await ctx.page("csn")).payments(pnr, form.period))
+            calls["pm"] = limited((await ctx.page("pm")).payments(pnr, form.period))
+            calls["akassa"] = limited((await ctx.page("akassa")).payments(pnr, form.period))
+            calls["af"] = limited((await ctx.page("af")).status(pnr))
+            calls["agi"] = limited(skv.employer_declarations(pnr, form.period))
+        results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
+        folk = results["population"]
+        return PersonRecords(
+            personnummer=pnr,
+            fk=results["fk"], csn=results.get("csn", []), pm=results.get("pm", []),
+            akassa=results.get("akassa", []), af=results.get("af"),
+            employer_declarations=results.get("agi", []),
+            population=folk.person,
+        ), folk
+
+    frame_task = asyncio.create_task(
+        asyncio.to_thread(read_frame, frame_path(ctx.settings.frames_dir, case_number), case_number)
+    )
+    attachments_task = asyncio.gather(*(attachment(link) for link in form.attachments))
+    persons_task = asyncio.gather(*(person(m) for m in form.members))
+    attachments, persons = await asyncio.gather(attachments_task, persons_task)
+    read_at = _now()
+    for system in (Register.FK, Register.CSN, Register.PM, Register.AKASSA, Register.AF, Register.SKV):
+        sources.append(SourceRead(system=system, read_at=read_at, detail=f"{len(persons)} personer"))
+    frame = await frame_task
+    sources.append(SourceRead(system=Register.FRAME, read_at=_now(), detail=frame.file_name or case_number))
+    if case_task is not None:
+        overview = await case_task
+    sources.append(SourceRead(system=Register.CASEMGMT, read_at=_now(), detail=case_number))
+
+    applicant_pnr = next(m.personnummer for m in form.members if m.role is Role.APPLICANT) if any(
+        m.role is Role.APPLICANT for m in form.members) else None
+    at_address = []
+    for record, folk in persons:
+        if record.personnummer == applicant_pnr:
+            at_address = folk.registered_at_address
+    application = Application(
+        application_id=form.application_id, case_number=form.case_number, period=form.period,
+        kind=form.kind, submitted_at=form.submitted_at, municipality=form.municipality,
+        members=form.members, declared_incomes=form.declared_incomes, declared_costs=form.declared_costs,
+        bank_balance=form.bank_balance, message=form.message, attachments=list(attachments),
+    )
+    records = AgencyRecords(persons=[p for p, _ in persons], registered_at_address=at_address)
+    return CaseBundle(application=application, case=overview.case, frame=frame, records=records, sources=sources), \
+        overview
+
+
+def form_period_start(period: str) -> date:
+    year, month = period.split("-")
+    return date(int(year), int(month), 1)
+
+
+PROPOSAL_STATUS = "Klar för beslut"
+DECIDED_STATUS = "Beslutad"
+
+
+def decided_by_bot(mode: Mode, bundle: CaseBundle, assessment) -> bool:
+    """RULES.md §6 modes: automated decides a reapplication with no blocking finding."""
+    return (
+        mode is Mode.AUTOMATED
+        and bundle.application.kind == "reapplication"
+        and not assessment.blocking_findings
+        and assessment.proposal in (Proposal.APPROVE, Proposal.REJECT)
+    )
+
+
+def applicant_message(assessment) -> str:
+    """The Swedish message the applicant gets in the e-service after an automated decision."""
+    if assessment.proposal is Proposal.APPROVE:
+        amount = f"{assessment.amount:,}".replace(",", " ")
+        return (
+            f"Hej! Din ansökan om ekonomiskt bistånd för {assessment.period} är beviljad med {amount} kr. "
+            "Pengarna betalas ut enligt utbetalningsordern. Beslutet är fattat automatiskt enligt "
+            "kommunens riktlinjer. Du kan begära att en handläggare prövar ärendet och du kan överklaga "
+            "beslutet till förvaltningsrätten inom tre veckor."
+        )
+    return (
+        f"Hej! Din ansökan om ekonomiskt bistånd för {assessment.period} är avslagen eftersom hushållets "
+        "inkomster täcker behovet enligt riksnormen och de skäliga kostnaderna. Beslutet är fattat "
+        "automatiskt enligt kommunens riktlinjer. Du kan begära att en handläggare prövar ärendet och du "
+        "kan överklaga beslutet till förvaltningsrätten inom tre veckor."
+    )
+
+
+async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
+    """Write what is missing in the case-management system and the e-service; never twice."""
+    from bistand.pages.casemgmt import DecisionBasisForm, DecisionForm, PaymentOrderForm
+
+    bundle, assessment, overview = work.bundle, work.assessment, work.overview
+    app = bundle.application
+    casemgmt = await ctx.page("casemgmt")
+    eservice = await ctx.page("eservice")
+    written: list[str] = []
+    if app.application_id not in overview.decision_basis_ids:
+        await casemgmt.write_decision_basis(app.case_number, DecisionBasisForm(
+            application_id=app.application_id, period=app.period, proposal=assessment.proposal,
+            amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text,
+        ))
+        written.append("decision_basis")
+    if decided_by_bot(ctx.settings.mode, bundle, assessment):
+        decision = "approve" if assessment.proposal is Proposal.APPROVE else "reject"
+        if app.application_id not in overview.decision_ids:
+            await casemgmt.register_decision(app.case_number, DecisionForm(
+                application_id=app.application_id, period=app.period, decision=decision,
+                amount=assessment.amount,
+            ))
+            written.append("decision")
+        if decision == "approve" and app.application_id not in overview.payment_ids:
+            await casemgmt.create_payment_order(app.case_number, PaymentOrderForm(
+                application_id=app.application_id, period=app.period, amount=assessment.amount,
+                recipient=app.applicant.personnummer, pay_date=payment_date(app.period),
+            ))
+            written.append("payment")
+        if await eservice.status(app.application_id) != DECIDED_STATUS:
+            await eservice.send_message(app.application_id, applicant_message(assessment))
+            await eservice.set_status(app.application_id, DECIDED_STATUS)
+            written.append("eservice_decided")
+    elif await eservice.status(app.application_id) != PROPOSAL_STATUS:
+        await eservice.set_status(app.application_id, PROPOSAL_STATUS)
+        written.append("eservice_ready")
+    return written
+
+
+def payment_date(period: str) -> date:
+    """Paid on the 25th of the month before the period (the usual municipal payment day)."""
+    start = form_period_start(period)
+    prev_month = start.month - 1 or 12
+    year = start.year if start.month > 1 else start.year - 1
+    return date(year, prev_month, 25)

@@ -1,0 +1,113 @@
+"""The run's shared state: settings, the one browser, one logged-in page object per system.
+
+Robot Framework imports several keyword libraries; they all reach the same RunContext, so the
+browser starts once per run and every system is logged in once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bistand.bot.config import Settings, load_settings
+from bistand.bot.ledger import Ledger
+from bistand.bot.secrets import credentials
+from bistand.browser import BrowserSession
+from bistand.pages.base import PortalPage
+
+PAGE_MODULES = {
+    "eservice": "bistand.pages.eservice",
+    "fk": "bistand.pages.fk",
+    "af": "bistand.pages.af",
+    "csn": "bistand.pages.csn",
+    "skv": "bistand.pages.skv",
+    "pm": "bistand.pages.pm",
+    "akassa": "bistand.pages.akassa",
+    "casemgmt": "bistand.pages.casemgmt",
+}
+
+
+def page_class(system: str) -> type[PortalPage]:
+    """The one PortalPage subclass a system's page-object module defines."""
+    module = importlib.import_module(PAGE_MODULES[system])
+    classes = [
+        obj for _name, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, PortalPage) and obj is not PortalPage and obj.__module__ == module.__name__
+    ]
+    if len(classes) != 1:
+        raise RuntimeError(f"{module.__name__} must define exactly one page object")
+    return classes[0]
+
+
+@dataclass
+class ItemWork:
+    """What the consumer holds for one application between keywords (never logged)."""
+
+    application_id: str
+    case_number: str
+    period: str
+    started: float = field(default_factory=time.perf_counter)
+    bundle: Any = None
+    assessment: Any = None
+    overview: Any = None
+    report_paths: dict[str, Path] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"<ItemWork {self.application_id}>"
+
+
+class RunContext:
+    _current: RunContext | None = None
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.session: BrowserSession | None = None
+        self._pages: dict[str, PortalPage] = {}
+        self.ledger = Ledger(self.settings.state_dir / "ledger.json")
+        self.items: dict[str, ItemWork] = {}
+        self.started = time.perf_counter()
+
+    @classmethod
+    def get(cls) -> RunContext:
+        if cls._current is None:
+            cls._current = RunContext()
+        return cls._current
+
+    @classmethod
+    def reset(cls) -> None:
+        if cls._current is not None:
+            cls._current.close()
+        cls._current = None
+
+    def browser(self) -> BrowserSession:
+        if self.session is None:
+            self.session = BrowserSession(
+                headless=self.settings.headless, default_timeout_ms=self.settings.page_timeout_ms
+            ).start()
+        return self.session
+
+    def run(self, coro, timeout: float | None = 300):
+        return self.browser().run(coro, timeout=timeout)
+
+    async def page(self, system: str) -> PortalPage:
+        """The system's page object on its own logged-in context (created on first use)."""
+        page = self._pages.get(system)
+        if page is None:
+            context = await self.browser().context(system)
+            page = page_class(system)(context, self.settings.urls[system], credentials(system))
+            self._pages[system] = page
+        return page
+
+    def pages(self) -> dict[str, PortalPage]:
+        return dict(self._pages)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self._pages.clear()
