@@ -1,0 +1,56 @@
+"""Playwright traces per work item: recorded in chunks, kept only when an item hits a system error.
+
+Traces hold page snapshots (so personal data) and live under output/failures/ like the reports,
+never in the log itself. Set BISTAND_TRACE=off to skip tracing entirely.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from playwright.async_api import Error as PlaywrightError
+
+from bistand.bot.context import RunContext
+
+_started: set[int] = set()
+
+
+def enabled() -> bool:
+    return os.environ.get("BISTAND_TRACE", "on-failure") != "off"
+
+
+async def start_item_chunks(ctx: RunContext) -> None:
+    if not enabled():
+        return
+    for page in ctx.pages().values():
+        tracing = page.context.tracing
+        with contextlib.suppress(PlaywrightError):
+            if id(page.context) not in _started:
+                await tracing.start(snapshots=True, screenshots=False, sources=False)
+                _started.add(id(page.context))
+            else:
+                await tracing.start_chunk()
+
+
+async def discard_item_chunks(ctx: RunContext) -> None:
+    if not enabled():
+        return
+    for page in ctx.pages().values():
+        with contextlib.suppress(PlaywrightError):
+            await page.context.tracing.stop_chunk()
+
+
+async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
+    saved: list[Path] = []
+    if not enabled():
+        return saved
+    for system, page in ctx.pages().items():
+        path = out / f"trace-{system}.zip"
+        try:
+            await page.context.tracing.stop_chunk(path=str(path))
+            saved.append(path)
+        except PlaywrightError:
+            continue
+    return saved

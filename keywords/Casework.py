@@ -1,0 +1,97 @@
+"""Keywords for one application: read it from every system, write the outcome back.
+
+Thin: the work happens in bistand.bot.casework (browser side) and bistand.core (rules).
+Keywords pass an `ItemWork` handle whose repr is only the application id, so nothing personal
+reaches log.html.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.libraries.BuiltIn import BuiltIn
+
+from bistand.bot import casework, tracing
+from bistand.bot.context import ItemWork, RunContext
+from bistand.core.errors import BusinessError
+from bistand.core.models import Mode
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class Casework:
+    """Read Case From All Systems, Write Decision Basis, Decide Or Hand Over To Caseworker."""
+
+    @property
+    def ctx(self) -> RunContext:
+        return RunContext.get()
+
+    @keyword
+    def start_work_on_application(self) -> ItemWork | None:
+        """The current input work item as a handle; None for an empty item (nothing queued)."""
+        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        payload = items.get_work_item_payload() or {}
+        application_id = payload.get("application_id")
+        if not application_id:
+            logger.info("Empty work item: nothing to do")
+            return None
+        for key in ("case_number", "period"):
+            if not payload.get(key):
+                raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")
+        work = ItemWork(application_id=application_id, case_number=payload["case_number"],
+                        period=payload["period"])
+        self.ctx.items[application_id] = work
+        logger.info(f"Working on {application_id} (case {payload['case_number']}, period {payload['period']})")
+        return work
+
+    @keyword
+    def start_attempt(self, work: ItemWork) -> None:
+        """Begins a fresh trace chunk for this try (kept only if a system error happens)."""
+        self.ctx.run(tracing.start_item_chunks(self.ctx))
+
+    @keyword
+    def end_attempt(self, work: ItemWork) -> None:
+        self.ctx.run(tracing.discard_item_chunks(self.ctx))
+
+    @keyword
+    def log_in_to_all_systems(self) -> None:
+        """Logs in to every system at once, so each item reuses eight warm sessions."""
+        async def all_logged_in():
+            pages = [await self.ctx.page(system) for system in self.ctx.settings.urls]
+            await asyncio.gather(*(page.login() for page in pages))
+
+        self.ctx.run(all_logged_in())
+        logger.info(f"Logged in to {len(self.ctx.settings.urls)} systems")
+
+    @keyword
+    def read_case_from_all_systems(self, work: ItemWork) -> None:
+        """E-service form and attachments, every agency register for every member, the frame and
+        the case, read concurrently; the result is the case bundle."""
+        bundle, overview = self.ctx.run(
+            casework.read_bundle(self.ctx, work.application_id, work.case_number)
+        )
+        if bundle.application.period != work.period:
+            raise BusinessError("PERIOD_MISMATCH", f"{work.application_id}: period differs from the work item")
+        work.bundle, work.overview = bundle, overview
+        logger.info(f"Read {work.application_id}: {len(bundle.application.members)} members, "
+                    f"{len(bundle.application.attachments)} attachments, frame {bundle.frame.status.value}")
+
+    @keyword
+    def write_decision_basis(self, work: ItemWork) -> None:
+        """Pastes the report into the case-management system (once per application id) and, in
+        automated mode, registers the decision; sets the e-service status."""
+        if work.application_id in work.overview.decision_basis_ids:
+            logger.info(f"{work.application_id}: decision basis already in the case-management system")
+        text = work.report_paths["txt"].read_text(encoding="utf-8")
+        written = self.ctx.run(casework.write_back(self.ctx, work, text))
+        work.written = written
+        logger.info(f"{work.application_id}: wrote {', '.join(written) or 'nothing new'}")
+
+    @keyword
+    def mode(self) -> str:
+        return self.ctx.settings.mode.value
+
+    @keyword
+    def is_automated_mode(self) -> bool:
+        return self.ctx.settings.mode is Mode.AUTOMATED

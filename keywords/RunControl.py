@@ -1,0 +1,146 @@
+"""Run bookkeeping for the task suites: progress, retries, failure artifacts, the run summary."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from robot.api import logger
+from robot.api.deco import keyword, library
+from robot.libraries.BuiltIn import BuiltIn
+
+from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.summary import ItemResult, RunSummary
+from bistand.core.personnummer import mask_personnummer_in_text
+
+ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*)$", re.DOTALL)
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class RunControl:
+    """Progress on the console, back-off between retries, the summary at the end."""
+
+    def __init__(self) -> None:
+        self.summary: RunSummary | None = None
+        self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
+        self.consecutive_system_errors = 0
+        self.attempts: dict[str, int] = {}
+
+    @property
+    def ctx(self) -> RunContext:
+        return RunContext.get()
+
+    @keyword
+    def start_run(self, task: str) -> None:
+        """Opens the run: settings, ledger; the browser starts on first use."""
+        ctx = self.ctx
+        self.summary = RunSummary(mode=ctx.settings.mode.value, started_at=datetime.now(UTC))
+        logger.info(f"{task} started in {ctx.settings.mode.value} mode")
+
+    @keyword
+    def attempts_per_item(self) -> int:
+        return self.ctx.settings.attempts_per_item
+
+    @keyword
+    def error_code_of(self, message: str) -> str:
+        """'BusinessError: FRAME_MISSING: ...' -> 'FRAME_MISSING'."""
+        match = ERROR_PATTERN.match(str(message).strip())
+        return match.group(1) if match else "UNEXPECTED"
+
+    @keyword
+    def safe_error_message(self, message: str) -> str:
+        """The error text with any personnummer masked, short enough for Control Room."""
+        return mask_personnummer_in_text(str(message))[:500]
+
+    @keyword
+    def record_system_error(self, work: ItemWork, message: str, attempt: int) -> None:
+        """Saves blurred screenshots and the Playwright trace of every system, linked from the log."""
+        out = self.ctx.settings.output_dir / "failures" / f"{work.application_id}-try{attempt}"
+        out.mkdir(parents=True, exist_ok=True)
+        shots = []
+        for system, page in self.ctx.pages().items():
+            for index, shot in enumerate(page.failure_screenshots):
+                path = out / f"{system}-{index}.png"
+                path.write_bytes(shot)
+                shots.append(path)
+            page.failure_screenshots = []
+        trace = self._save_traces(out)
+        rel = lambda p: os.path.relpath(p, self._log_dir())  # noqa: E731
+        links = " ".join(f'<a href="{rel(p)}">{p.name}</a>' for p in [*shots, *trace])
+        logger.warn(f"System error on {work.application_id} (attempt {attempt}): "
+                    f"{mask_personnummer_in_text(message)[:300]}")
+        if links:
+            logger.info(f"Failure artifacts (text blurred): {links}", html=True)
+
+    def _log_dir(self) -> Path:
+        try:
+            return Path(BuiltIn().get_variable_value("${OUTPUT DIR}"))
+        except Exception:  # noqa: BLE001 - outside Robot Framework
+            return self.ctx.settings.output_dir
+
+    def _save_traces(self, out: Path) -> list[Path]:
+        from bistand.bot.tracing import save_trace_chunks
+
+        return self.ctx.run(save_trace_chunks(self.ctx, out))
+
+    @keyword
+    def back_off_before_retry(self, attempt: int) -> None:
+        """Exponential back-off between tries of one item (a pause for a struggling system)."""
+        delay = self.ctx.settings.backoff_seconds * (2 ** (int(attempt) - 1))
+        logger.info(f"Retrying in {delay:.1f} s")
+        time.sleep(delay)
+
+    @keyword
+    def finish_item(self, work: ItemWork | None, outcome: str, message: str = "", attempts: int = 1) -> None:
+        """Records the item's outcome in the ledger and the summary; prints progress; stops the
+        run after too many system errors in a row."""
+        if work is None or self.summary is None:
+            return
+        code = self.error_code_of(message) if outcome != "DONE" else ""
+        assessment = work.assessment
+        self.summary.add(ItemResult(
+            application_id=work.application_id, outcome=outcome, code=code,
+            message=self.safe_error_message(message) if message else "",
+            proposal=assessment.proposal.value if assessment is not None and outcome == "DONE" else "",
+            findings=assessment.finding_codes if assessment is not None and outcome == "DONE" else [],
+            seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
+        ))
+        ledger_state = {"DONE": "done", "BUSINESS": "business", "APPLICATION": "application"}[outcome]
+        self.ctx.ledger.finish(work.application_id, ledger_state, code)
+        self._progress(work.application_id, outcome)
+        if outcome == "APPLICATION":
+            self.consecutive_system_errors += 1
+            limit = self.ctx.settings.max_consecutive_system_errors
+            if self.consecutive_system_errors >= limit:
+                reason = f"{self.consecutive_system_errors} system errors in a row (limit {limit}): last {code}"
+                self.summary.stopped_reason = reason
+                BuiltIn().fatal_error(f"Run stopped: {reason}")
+        else:
+            self.consecutive_system_errors = 0
+
+    def _progress(self, application_id: str, outcome: str) -> None:
+        done = len(self.summary.items)
+        elapsed = time.perf_counter() - self.ctx.started
+        if self.total:
+            left = max(self.total - done, 0)
+            eta = elapsed / done * left if done else 0
+            logger.console(f"[{done}/{self.total}] {application_id} {outcome:<11} "
+                           f"elapsed {elapsed:5.1f} s, about {eta:4.0f} s left")
+        else:
+            logger.console(f"[{done}] {application_id} {outcome:<11} elapsed {elapsed:5.1f} s")
+
+    @keyword
+    def finish_run(self) -> None:
+        """Writes output/run-summary.json and .xlsx, prints the summary, closes the browser."""
+        try:
+            if self.summary is not None:
+                self.summary.finished_at = datetime.now(UTC)
+                json_path, xlsx_path = self.summary.write(self.ctx.settings.output_dir)
+                for line in self.summary.console_lines():
+                    logger.console(line)
+                logger.info(f"Run summary: {json_path} and {xlsx_path}")
+        finally:
+            RunContext.reset()
