@@ -1,0 +1,86 @@
+*** Settings ***
+Documentation       Consumer: prepares each queued application for decision.
+...                 Reads the application, every agency register and the reference frame, applies
+...                 RULES.md, pastes the report into the case-management system and, in automated
+...                 mode, decides standard re-applications. System errors are retried with back-off.
+
+Library             RPA.Robocorp.WorkItems
+Library             ../keywords/RunControl.py
+Library             ../keywords/Casework.py
+Library             ../keywords/Assessment.py
+
+Suite Setup         Start Run    consumer
+Suite Teardown      Finish Run
+
+
+*** Variables ***
+${ITEMS_LIMIT}      0
+
+
+*** Tasks ***
+Prepare Applications For Decision
+    [Documentation]    One work item per application from the e-service inbox.
+    Log In To All Systems
+    For Each Input Work Item    Prepare One Application    items_limit=${ITEMS_LIMIT}    return_results=${False}
+
+
+*** Keywords ***
+Prepare One Application
+    [Documentation]    Tries the item until it is done, fails on bad data, or runs out of tries.
+    ${work}=    Start Work On Application
+    IF    $work is None
+        Release Input Work Item    DONE
+        RETURN
+    END
+    ${attempts}=    Attempts Per Item
+    FOR    ${attempt}    IN RANGE    1    ${attempts} + 1
+        ${finished}=    Try To Prepare Application    ${work}    ${attempt}    ${attempts}
+        IF    ${finished}    RETURN
+        Back Off Before Retry    ${attempt}
+    END
+
+Try To Prepare Application
+    [Documentation]    One try. Returns True when the item is released (done or failed for good).
+    [Arguments]    ${work}    ${attempt}    ${attempts}
+    TRY
+        Start Attempt    ${work}
+        Prepare Application For Decision    ${work}
+        End Attempt    ${work}
+        Release Input Work Item    DONE
+        Finish Item    ${work}    DONE    attempts=${attempt}
+    EXCEPT    BusinessError:*    type=GLOB    AS    ${message}
+        Fail Item For Bad Data    ${work}    ${message}    ${attempt}
+    EXCEPT    AS    ${message}
+        ${released}=    Handle System Error    ${work}    ${message}    ${attempt}    ${attempts}
+        RETURN    ${released}
+    END
+    RETURN    ${True}
+
+Fail Item For Bad Data
+    [Documentation]    Bad data that a retry cannot fix: FAILED with BUSINESS and the error's code.
+    [Arguments]    ${work}    ${message}    ${attempt}
+    End Attempt    ${work}
+    ${safe}=    Safe Error Message    ${message}
+    ${code}=    Error Code Of    ${safe}
+    Release Input Work Item    FAILED    exception_type=BUSINESS    code=${code}    message=${safe}
+    Finish Item    ${work}    BUSINESS    ${safe}    attempts=${attempt}
+
+Handle System Error
+    [Documentation]    Saves blurred screenshots and traces; on the last try FAILED with APPLICATION.
+    ...    Returns True when the item was released.
+    [Arguments]    ${work}    ${message}    ${attempt}    ${attempts}
+    ${safe}=    Safe Error Message    ${message}
+    Record System Error    ${work}    ${safe}    ${attempt}
+    IF    ${attempt} < ${attempts}    RETURN    ${False}
+    ${code}=    Error Code Of    ${safe}
+    Release Input Work Item    FAILED    exception_type=APPLICATION    code=${code}    message=${safe}
+    Finish Item    ${work}    APPLICATION    ${safe}    attempts=${attempt}
+    RETURN    ${True}
+
+Prepare Application For Decision
+    [Documentation]    The caseworker's routine, step by step.
+    [Arguments]    ${work}
+    Read Case From All Systems    ${work}
+    Assess Case    ${work}
+    Write Report Files    ${work}
+    Write Decision Basis    ${work}

@@ -1,0 +1,21 @@
+*** Settings ***
+Documentation       Producer: queues every new application in the e-service inbox as one work item.
+...                 Payload: application id, case number and period only. An application is queued
+...                 once; items a crashed run left unfinished are queued again.
+
+Library             RPA.Robocorp.WorkItems
+Library             ../keywords/RunControl.py
+Library             ../keywords/EService.py
+
+Suite Setup         Start Run    producer
+Suite Teardown      Finish Run
+
+
+*** Tasks ***
+Queue New Applications
+    [Documentation]    One output work item per new application, then mark it in the e-service.
+    ${applications}=    Collect Applications To Queue
+    FOR    ${application}    IN    @{applications}
+        Create Output Work Item    variables=${application}    save=${True}
+        Mark Application As Queued    ${application}[application_id]
+    END
