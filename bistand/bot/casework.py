@@ -10,6 +10,8 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from bistand.bot.context import RunContext
 from bistand.core.documents import read_attachment
 from bistand.core.errors import BusinessError
@@ -25,6 +27,7 @@ from bistand.core.models import (
     Role,
     SourceRead,
 )
+from bistand.core.personnummer import InvalidPersonnummer
 
 MAX_OPEN_TABS = 8
 
@@ -49,7 +52,13 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
 
     eservice = await ctx.page("eservice")
     case_task = asyncio.create_task(open_case(ctx, case_number)) if overview is None else None
-    form = await eservice.read_application(application_id)
+    try:
+        form = await eservice.read_application(application_id)
+    except (ValidationError, InvalidPersonnummer) as exc:
+        count = len(exc.errors()) if isinstance(exc, ValidationError) else 1
+        raise BusinessError(
+            "APPLICATION_DATA_INVALID", f"{application_id}: the e-service form has {count} invalid value(s)"
+        ) from None
     sources.append(SourceRead(system=Register.ESERVICE, read_at=_now(), detail=application_id))
     if form.case_number != case_number:
         raise BusinessError("CASE_MISMATCH", f"{application_id}: the work item's case differs from the e-service's")

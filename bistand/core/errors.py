@@ -2,7 +2,12 @@
 
 
 class BistandError(Exception):
-    """Base class; carries a stable code the run summary counts."""
+    """Base class; carries a stable code the run summary counts.
+
+    Messages never hold personal data: they go to logs and to Control Room.
+    """
+
+    ROBOT_SUPPRESS_NAME = True  # str() already starts with the type name
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
