@@ -105,7 +105,8 @@ def test_case_page_shows_household_roles_and_previous_decisions_with_codes(casew
     assert 'data-role="partner">Medsökande<' in html
     latest = household["previous_decisions"][0]
     amount = f"{latest['amount']:,}".replace(",", " ") + " kr"
-    assert re.search(rf"<td>{latest['period']}</td><td data-decision=\"approve\">Bevilja</td>\s*<td[^>]*>{amount}", html)
+    row = rf"<td>{latest['period']}</td><td data-decision=\"approve\">Bevilja</td>\s*<td[^>]*>{amount}"
+    assert re.search(row, html)
 
 
 # -- forms (on a fresh copy, so no other test sees the writes) ---------------------------------
@@ -152,7 +153,8 @@ def test_pasted_script_and_formula_message_show_as_text_on_the_case_page(fresh_s
     case_number = application["case_number"]
     with logged_in(fresh_simulators) as client:
         report = f"Meddelande från sökande:\n{application['message']}\n<img src=x onerror=alert(2)>"
-        assert save_basis(client, case_number, ansokan=application["application_id"], underlag=report).status_code == 303
+        saved = save_basis(client, case_number, ansokan=application["application_id"], underlag=report)
+        assert saved.status_code == 303
         html = client.get(f"/arende/{case_number}").text
     assert "<script>" not in html
     assert "<img src=x" not in html
