@@ -28,6 +28,7 @@ class RunControl:
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.consecutive_system_errors = 0
         self.attempts: dict[str, int] = {}
+        self.task = ""
 
     @property
     def ctx(self) -> RunContext:
@@ -37,6 +38,7 @@ class RunControl:
     def start_run(self, task: str) -> None:
         """Opens the run: settings, ledger; the browser starts on first use."""
         ctx = self.ctx
+        self.task = task
         self.summary = RunSummary(mode=ctx.settings.mode.value, started_at=datetime.now(UTC))
         logger.info(f"{task} started in {ctx.settings.mode.value} mode")
 
@@ -136,7 +138,7 @@ class RunControl:
     def finish_run(self) -> None:
         """Writes output/run-summary.json and .xlsx, prints the summary, closes the browser."""
         try:
-            if self.summary is not None:
+            if self.summary is not None and self.task == "consumer":
                 self.summary.finished_at = datetime.now(UTC)
                 json_path, xlsx_path = self.summary.write(self.ctx.settings.output_dir)
                 for line in self.summary.console_lines():
