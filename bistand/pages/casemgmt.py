@@ -1,0 +1,375 @@
+"""The case-management system (verksamhetssystem): read the case, write what the bot concluded.
+
+Reads: the household with roles, earlier decisions, and which applications already have a
+decision basis, a decision or a payment order (so a re-run does not write twice).
+Writes: the decision basis with the report, and in automated mode the decision and the payment
+order, plus journal notes. Every write is confirmed twice: by the system's own confirmation and
+by finding the new row on the case page.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal, NoReturn
+from urllib.parse import quote, unquote
+
+from playwright.async_api import Locator, Page
+from pydantic import ValidationError
+
+from bistand.core.errors import ApplicationError, BusinessError
+from bistand.core.models import CaseRecord, Kronor, Member, Model, Period, PreviousDecision, Proposal, Role
+from bistand.core.personnummer import InvalidPersonnummer, Personnummer, mask_personnummer_in_text
+from bistand.pages.base import PortalPage, cell_text, parse_kr
+
+ROLE_BY_LABEL = {"Sökande": Role.APPLICANT, "Medsökande": Role.PARTNER, "Barn": Role.CHILD,
+                 "Övrig vuxen": Role.OTHER_ADULT}
+DECISION_BY_LABEL = {"Bevilja": "approve", "Avslå": "reject"}
+PROPOSAL_BY_LABEL = {"Bevilja": "approve", "Avslå": "reject", "Manuell handläggning": "manual_review"}
+
+# Reads a server-rendered grid in one round trip: header texts, and per body row each cell's
+# text and data-* attributes. Rows that do not span every column ("Inga ...") are skipped.
+_READ_GRID = """
+(table) => {
+  const headers = Array.from(table.querySelectorAll("thead th")).map(th => th.textContent.trim());
+  const rows = [];
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    const cells = Array.from(tr.querySelectorAll("td"));
+    if (cells.length !== headers.length) continue;
+    rows.push(cells.map(td => ({text: td.textContent, data: Object.assign({}, td.dataset)})));
+  }
+  return {headers, rows};
+}
+"""
+
+
+class DecisionBasisForm(Model):
+    """What the bot writes as beslutsunderlag for one application."""
+
+    application_id: str
+    period: Period
+    proposal: Proposal
+    amount: Kronor
+    findings: list[str] = []
+    report_text: str
+
+
+class DecisionForm(Model):
+    """A decision registered by the bot (automated mode only)."""
+
+    application_id: str
+    period: Period
+    decision: Literal["approve", "reject"]
+    amount: Kronor
+
+
+class PaymentOrderForm(Model):
+    application_id: str
+    period: Period
+    amount: Kronor
+    recipient: Personnummer
+    pay_date: date
+
+
+class CaseOverview(Model):
+    """The case as the system shows it, and which applications already have each kind of write."""
+
+    case: CaseRecord
+    decision_basis_ids: list[str] = []
+    decision_ids: list[str] = []
+    payment_ids: list[str] = []
+
+
+class Cell:
+    """One grid cell: its visible text (whitespace collapsed) and its data-* attributes."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.text = cell_text(raw.get("text"))
+        self.data: dict[str, str] = raw.get("data") or {}
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class CaseManagementPage(PortalPage):
+    """Page object for the case-management system (`casemgmt`)."""
+
+    system = "casemgmt"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def open_case(self, case_number: str) -> CaseOverview:
+        """Search the case by its number (as a caseworker would) and read the case page.
+
+        Raises BusinessError CASE_NOT_FOUND when the system has no such case.
+        """
+        page = await self.open("/sok", "sökningen")
+        try:
+            found = await self._search(page, "Ärendenummer", case_number)
+            if found is None:
+                raise BusinessError("CASE_NOT_FOUND", f"case {case_number} is not in the case-management system")
+            if found != case_number:
+                raise ApplicationError("PAGE_CHANGED", f"{self.system}: searching {case_number} opened {found}")
+            return await self._read_overview(page, case_number)
+        finally:
+            await page.close()
+
+    async def find_case_by_personnummer(self, pnr: Personnummer) -> str | None:
+        """The case number of the case the person belongs to, or None when there is none."""
+        page = await self.open("/sok", "sökningen")
+        try:
+            return await self._search(page, "Personnummer", pnr.full)
+        finally:
+            await page.close()
+
+    async def has_decision_basis(self, case_number: str, application_id: str) -> bool:
+        page = await self._open_case_page(case_number)
+        try:
+            rows = await self._grid(page, "Beslutsunderlag", ["Nr", "Ansökan"])
+            return any(row["Ansökan"].text == application_id for row in rows)
+        finally:
+            await page.close()
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def write_decision_basis(self, case_number: str, form: DecisionBasisForm) -> None:
+        """Fill and save the decision-basis form; confirm it by its row on the case page."""
+        page = await self.open(self._case_path(case_number, "/beslutsunderlag/ny"), "formuläret beslutsunderlag")
+        try:
+            await self._require_case_page(page, case_number)
+            await (await self._field(page, "Ansökan")).fill(form.application_id)
+            await (await self._field(page, "Period")).fill(form.period)
+            await (await self._field(page, "Förslag")).select_option(value=form.proposal.value)
+            await (await self._field(page, "Belopp")).fill(str(form.amount))
+            await (await self._field(page, "Noteringar")).fill(", ".join(form.findings))
+            await (await self._field(page, "Beslutsunderlag")).fill(form.report_text)
+            number = await self._submit(
+                page, "Spara beslutsunderlag", r"Beslutsunderlag nr (\d+) sparat",
+                f"beslutsunderlag {form.application_id}",
+            )
+            rows = await self._grid(page, "Beslutsunderlag", ["Nr", "Ansökan", "Förslag", "Belopp", "Tecken"])
+            row = next((r for r in rows if r["Nr"].text == number), None)
+            expected_length = len(_normalize_newlines(form.report_text))
+            if (
+                row is None
+                or row["Ansökan"].text != form.application_id
+                or row["Förslag"].data.get("proposal") != form.proposal.value
+                or self._amount(row["Belopp"]) != form.amount
+                or row["Tecken"].text != str(expected_length)
+            ):
+                await self.capture_failure(page)
+                raise ApplicationError(
+                    "WRITE_NOT_CONFIRMED",
+                    f"{self.system}: decision basis {number} for {form.application_id} is not shown as written",
+                )
+        finally:
+            await page.close()
+
+    async def register_decision(self, case_number: str, form: DecisionForm) -> None:
+        page = await self.open(self._case_path(case_number, "/beslut/ny"), "formuläret registrera beslut")
+        try:
+            await self._require_case_page(page, case_number)
+            await (await self._field(page, "Ansökan")).fill(form.application_id)
+            await (await self._field(page, "Period")).fill(form.period)
+            await (await self._field(page, "Beslut")).select_option(value=form.decision)
+            await (await self._field(page, "Belopp")).fill(str(form.amount))
+            number = await self._submit(
+                page, "Registrera beslut", r"Beslut nr (\d+) registrerat", f"beslut {form.application_id}"
+            )
+            rows = await self._grid(page, "Registrerade beslut", ["Nr", "Ansökan", "Beslut", "Belopp"])
+            row = next((r for r in rows if r["Nr"].text == number), None)
+            if (
+                row is None
+                or row["Ansökan"].text != form.application_id
+                or row["Beslut"].data.get("decision") != form.decision
+                or self._amount(row["Belopp"]) != form.amount
+            ):
+                await self.capture_failure(page)
+                raise ApplicationError(
+                    "WRITE_NOT_CONFIRMED", f"{self.system}: decision {number} for {form.application_id} is not shown"
+                )
+        finally:
+            await page.close()
+
+    async def create_payment_order(self, case_number: str, form: PaymentOrderForm) -> None:
+        page = await self.open(self._case_path(case_number, "/utbetalning/ny"), "formuläret utbetalningsorder")
+        try:
+            await self._require_case_page(page, case_number)
+            await (await self._field(page, "Ansökan")).fill(form.application_id)
+            await (await self._field(page, "Period")).fill(form.period)
+            await (await self._field(page, "Belopp")).fill(str(form.amount))
+            await (await self._field(page, "Mottagare")).fill(form.recipient.full)
+            await (await self._field(page, "Utbetalningsdag")).fill(form.pay_date.isoformat())
+            number = await self._submit(
+                page, "Skapa utbetalning", r"Utbetalningsorder nr (\d+) skapad", f"utbetalning {form.application_id}"
+            )
+            rows = await self._grid(
+                page, "Utbetalningsorder", ["Nr", "Ansökan", "Belopp", "Mottagare", "Utbetalningsdag"]
+            )
+            row = next((r for r in rows if r["Nr"].text == number), None)
+            if (
+                row is None
+                or row["Ansökan"].text != form.application_id
+                or self._amount(row["Belopp"]) != form.amount
+                or row["Mottagare"].text != form.recipient.full
+                or row["Utbetalningsdag"].text != form.pay_date.isoformat()
+            ):
+                await self.capture_failure(page)
+                raise ApplicationError(
+                    "WRITE_NOT_CONFIRMED",
+                    f"{self.system}: payment order {number} for {form.application_id} is not shown",
+                )
+        finally:
+            await page.close()
+
+    async def add_journal_note(self, case_number: str, text: str) -> None:
+        page = await self._open_case_page(case_number)
+        try:
+            await (await self._field(page, "Anteckning")).fill(text)
+            await self._submit(page, "Spara anteckning", r"(Anteckningen sparad)", "journalanteckning")
+            rows = await self._grid(page, "Journal", ["Tid", "Av", "Anteckning"])
+            if not any(row["Anteckning"].text == cell_text(text) for row in rows):
+                await self.capture_failure(page)
+                raise ApplicationError("WRITE_NOT_CONFIRMED", f"{self.system}: the journal note is not shown")
+        finally:
+            await page.close()
+
+    # -- the pages ----------------------------------------------------------------------------
+
+    def _case_path(self, case_number: str, suffix: str = "") -> str:
+        return f"/arende/{quote(case_number, safe='')}{suffix}"
+
+    async def _open_case_page(self, case_number: str) -> Page:
+        page = await self.open(self._case_path(case_number), "ärendet")
+        try:
+            await self._require_case_page(page, case_number)
+        except BaseException:
+            await page.close()
+            raise
+        return page
+
+    async def _require_case_page(self, page: Page, case_number: str) -> None:
+        """The page must be the case's (its heading); a missing case is a business error."""
+        if await page.get_by_role("heading", name=f"Ärende {case_number}", exact=True).count():
+            return
+        if await page.get_by_text("Inget ärende hittades").count():
+            raise BusinessError("CASE_NOT_FOUND", f"case {case_number} is not in the case-management system")
+        await self._page_changed(page, f"the page of case {case_number} has no case heading")
+
+    async def _search(self, page: Page, label: str, value: str) -> str | None:
+        """Fill one search field and press Sök; the case number opened, or None for no hit."""
+        await (await self._field(page, label)).fill(value)
+        await self._click_and_wait(page, "Sök", "sökningen")
+        path = unquote(page.url.split("?")[0].split("#")[0])
+        match = re.search(r"/arende/([^/]+)$", path)
+        if match:
+            await self._require_case_page(page, match.group(1))
+            return match.group(1)
+        if await page.get_by_text("Inget ärende hittades").count():
+            return None
+        await self._page_changed(page, "the search gave neither a case nor 'Inget ärende hittades'")
+
+    async def _read_overview(self, page: Page, case_number: str) -> CaseOverview:
+        household = await self._grid(page, "Hushåll", ["Personnummer", "Namn", "Roll", "Studerande", "Lunch i hemmet"])
+        previous = await self._grid(page, "Tidigare beslut", ["Period", "Beslut", "Belopp"])
+        bases = await self._grid(page, "Beslutsunderlag", ["Ansökan"])
+        decisions = await self._grid(page, "Registrerade beslut", ["Ansökan"])
+        payments = await self._grid(page, "Utbetalningsorder", ["Ansökan"])
+        try:
+            members = [self._member(row) for row in household]
+            previous_decisions = [
+                PreviousDecision(
+                    period=row["Period"].text,
+                    decision=row["Beslut"].data.get("decision") or DECISION_BY_LABEL[row["Beslut"].text],
+                    amount=parse_kr(row["Belopp"].text),
+                )
+                for row in previous
+            ]
+            case = CaseRecord(case_number=case_number, members=members, previous_decisions=previous_decisions)
+        except (KeyError, ValueError, ValidationError, InvalidPersonnummer):
+            # The details may hold personal data: say only what could not be read.
+            await self._page_changed(page, f"the household or earlier decisions of case {case_number} cannot be read")
+        if not members:
+            await self._page_changed(page, f"case {case_number} shows no household members")
+
+        def ids(rows: list[dict[str, Cell]]) -> list[str]:
+            return sorted({row["Ansökan"].text for row in rows})
+
+        return CaseOverview(
+            case=case, decision_basis_ids=ids(bases), decision_ids=ids(decisions), payment_ids=ids(payments)
+        )
+
+    @staticmethod
+    def _member(row: dict[str, Cell]) -> Member:
+        last_name, first_name = (part.strip() for part in row["Namn"].text.split(",", 1))
+        role = row["Roll"].data.get("role") or ROLE_BY_LABEL[row["Roll"].text]
+        return Member(
+            personnummer=Personnummer(row["Personnummer"].text),
+            first_name=first_name,
+            last_name=last_name,
+            role=Role(role),
+            in_school=row["Studerande"].text == "Ja",
+            lunch_at_home=row["Lunch i hemmet"].text == "Ja",
+        )
+
+    # -- small helpers ------------------------------------------------------------------------
+
+    async def _field(self, page: Page, label: str) -> Locator:
+        field = page.get_by_label(label, exact=True)
+        if await field.count() != 1:
+            await self._page_changed(page, f"no single field labelled {label!r}")
+        return field
+
+    async def _click_and_wait(self, page: Page, button_name: str, what: str) -> None:
+        """Press a submit button and wait for the page it leads to (re-login when sent to /login)."""
+        button = page.get_by_role("button", name=button_name, exact=True)
+        if await button.count() != 1:
+            await self._page_changed(page, f"no button {button_name!r}")
+        async with page.expect_navigation() as navigation:
+            await button.click()
+        response = await navigation.value
+        if response is not None and response.status >= 500:
+            await self.capture_failure(page)
+        await self._check(response, what)
+        if self._on_login_page(page):
+            self._logged_in = False
+            raise ApplicationError("LOGIN_FAILED", f"{self.system}: the session ended during {what}")
+
+    async def _submit(self, page: Page, button_name: str, confirmation: str, what: str) -> str:
+        """Submit a form and return what the confirmation pattern's group captured (the new number)."""
+        await self._click_and_wait(page, button_name, what)
+        status = page.get_by_role("status")
+        text = cell_text(await status.first.text_content()) if await status.count() else ""
+        match = re.search(confirmation, text)
+        if match:
+            return match.group(1)
+        alert = page.get_by_role("alert")
+        reason = cell_text(await alert.first.text_content()) if await alert.count() else "no confirmation shown"
+        await self.capture_failure(page)
+        raise ApplicationError(
+            "WRITE_NOT_CONFIRMED", f"{self.system}: {what} was not saved: {mask_personnummer_in_text(reason)[:300]}"
+        )
+
+    async def _grid(self, page: Page, caption: str, needed: list[str]) -> list[dict[str, Cell]]:
+        """The body rows of the table named `caption`, as header -> Cell."""
+        table = page.get_by_role("table", name=caption, exact=True)
+        if await table.count() != 1:
+            await self._page_changed(page, f"no table {caption!r}")
+        grid = await table.evaluate(_READ_GRID)
+        headers = [cell_text(h) for h in grid["headers"]]
+        missing = [name for name in needed if name not in headers]
+        if missing:
+            await self._page_changed(page, f"table {caption!r} lacks the columns {missing}")
+        return [{h: Cell(raw) for h, raw in zip(headers, row, strict=True) if h} for row in grid["rows"]]
+
+    @staticmethod
+    def _amount(cell: Cell) -> int | None:
+        try:
+            return parse_kr(cell.text)
+        except ValueError:
+            return None
+
+    async def _page_changed(self, page: Page, detail: str) -> NoReturn:
+        await self.capture_failure(page)
+        raise ApplicationError("PAGE_CHANGED", f"{self.system}: {detail}")
