@@ -1,0 +1,1 @@
+"""Skatteverket: folkbokföring and arbetsgivardeklarationer for municipal officers (with TOTP)."""
