@@ -17,11 +17,12 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bistand.bot.config import ROOT, load_settings
 from bistand.bot.lock import RunLock, RunLocked
+from bistand.bot.summary import RunSummary
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER = 0, 1, 2, 3, 4, 5
 
@@ -111,7 +112,9 @@ def run(mode: str | None, items: int) -> int:
             return EXIT_PRODUCER
         total = _count_items(produced)
         if total == 0:
-            (settings.output_dir / "run-summary.json").unlink(missing_ok=True)
+            empty = RunSummary(mode=settings.mode.value, started_at=datetime.now(UTC))
+            empty.finished_at = empty.started_at
+            empty.write(settings.output_dir)
             print("Nothing to do: no new or unfinished applications", flush=True)
             return EXIT_OK
         verdict = _consume(produced, run_dir, env, items, total)

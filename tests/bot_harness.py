@@ -1,0 +1,86 @@
+"""Run the real bot (`python -m bistand ...`) against simulators started by the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from simulators.registry import SYSTEMS
+from tests.simulator_process import ROOT, Simulators
+
+
+@dataclass
+class BotRun:
+    code: int
+    output: str
+
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in self.output.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+def bot_env(sims: Simulators, work_dir: Path, mode: str = "support", **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for index, system in enumerate(SYSTEMS):
+        env[f"BISTAND_URL_{system.key.upper()}"] = f"http://127.0.0.1:{sims.base_port + index}"
+    env.update({
+        "BISTAND_FRAMES_DIR": str(sims.frames_dir),
+        "BISTAND_STATE_DIR": str(work_dir / "bot-state"),
+        "BISTAND_OUTPUT_DIR": str(work_dir / "output"),
+        "BISTAND_MODE": mode,
+        "BISTAND_BACKOFF": "0.1",
+    })
+    env.update(extra)
+    return env
+
+
+def run_bot(env: dict[str, str], *args: str, timeout: float = 600) -> BotRun:
+    result = subprocess.run(
+        [sys.executable, "-m", "bistand", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+    return BotRun(result.returncode, result.stdout + result.stderr)
+
+
+def export(sims: Simulators) -> dict:
+    """The case-management system's export (for tests only; the bot never uses it)."""
+    with httpx.Client(base_url=sims.urls["casemgmt"], follow_redirects=True, timeout=30) as client:
+        client.post("/login", data={"username": "demo", "password": "demo", "next": "/"})
+        response = client.get("/api/export")
+        response.raise_for_status()
+        return response.json()
+
+
+def world_people(world: dict) -> tuple[set[str], set[str]]:
+    """Every personnummer (both spellings) and full name in a world."""
+    numbers: set[str] = set()
+    names: set[str] = set()
+    people = [m for h in world["households"] for m in h["members"]]
+    people += world["registers"].get("skv", {}).get("population", [])
+    for person in people:
+        pnr = person["personnummer"]
+        numbers |= {pnr, pnr.replace("-", ""), pnr[2:], pnr[2:].replace("-", "")}
+        names.add(f"{person['first_name']} {person['last_name']}")
+    return numbers, names
+
+
+def log_files(output_dir: Path) -> list[Path]:
+    return [p for p in output_dir.rglob("*") if p.name in {"output.xml", "log.html"}]
+
+
+def leaks(text: str, numbers: set[str], names: set[str]) -> list[str]:
+    found = [n for n in numbers if re.search(rf"(?<!\d){re.escape(n)}(?!\d)", text)]
+    found += [n for n in names if n in text]
+    return sorted(found)
+
+
+def load_world(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,150 @@
+"""The bot end to end: real simulators, real Chromium, real Robot Framework runs.
+
+Support mode on the shared example world must give exactly the world's `expected` outcomes in
+the case-management system, change the e-service statuses, leak no personal data into logs,
+and write nothing new when run again. Automated mode decides the standard re-applications.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openpyxl
+import pytest
+
+from bistand.pages.base import Credentials
+from simulators.common.accounts import accounts
+from tests.bot_harness import bot_env, export, leaks, load_world, log_files, run_bot, world_people
+from tests.simulator_process import Simulators, free_base_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def example_world(example_world_path):
+    return load_world(example_world_path)
+
+
+@pytest.fixture(scope="module")
+def support_run(tmp_path_factory, example_world_path):
+    """One support-mode run on a fresh example world, then a second run (idempotence)."""
+    work = tmp_path_factory.mktemp("bot-support")
+    sims = Simulators(world=example_world_path, state_dir=work / "sims", base_port=free_base_port()).start(reset=True)
+    env = bot_env(sims, work, "support")
+    first = run_bot(env, "run")
+    after_first = export(sims)
+    summary_path = work / "output" / "run-summary.json"
+    summary_after_first = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    second = run_bot(env, "run")
+    after_second = export(sims)
+    yield {"sims": sims, "env": env, "work": work, "first": first, "second": second,
+           "after_first": after_first, "after_second": after_second,
+           "summary_after_first": summary_after_first}
+    sims.stop()
+
+
+def test_support_run_succeeds_with_exit_code_zero(support_run):
+    first = support_run["first"]
+    assert first.code == 0, first.output[-3000:]
+    assert first.last_line.startswith("OK: 20 item(s) processed")
+
+
+def test_every_application_gets_the_expected_proposal_amount_and_findings(support_run, example_world):
+    latest = support_run["after_first"]["latest_decision_basis"]
+    for application_id, expected in example_world["expected"].items():
+        got = latest.get(application_id)
+        assert got is not None, f"no decision basis for {application_id}"
+        assert (got["proposal"], got["amount"], sorted(got["findings"])) == (
+            expected["proposal"], expected["amount"], sorted(expected.get("findings", []))
+        ), application_id
+        assert got["count"] == 1, application_id
+
+
+def test_the_pasted_report_explains_the_amount(support_run, example_world):
+    cases = {c["case_number"]: c for c in support_run["after_first"]["cases"]}
+    basis = next(b for b in cases["EB-2026-0001"]["decision_bases"] if b["application_id"] == "ANS-2026-000001")
+    assert "11 850 kr" in basis["report_text"]
+    assert "19700215-5526" in basis["report_text"]  # the caseworker needs the full number
+
+
+def test_e_service_statuses_move_to_ready_for_decision(support_run, browser_session):
+    from bistand.pages.eservice import EServicePage
+
+    sims = support_run["sims"]
+
+    async def statuses():
+        context = await browser_session.browser.new_context()
+        try:
+            page = EServicePage(context, sims.urls["eservice"],
+                                Credentials(username="robot", password=accounts("eservice")["robot"]))
+            return {row.application_id: row.status for row in await page.list_applications(None)}
+        finally:
+            await context.close()
+
+    result = browser_session.run(statuses())
+    assert len(result) == 20
+    assert set(result.values()) == {"Klar för beslut"}
+
+
+def test_no_personal_data_in_logs_or_console(support_run, example_world):
+    numbers, names = world_people(example_world)
+    out = support_run["work"] / "output"
+    files = log_files(out)
+    assert {p.name for p in files} >= {"output.xml", "log.html"}
+    for path in files:
+        assert leaks(path.read_text(encoding="utf-8", errors="replace"), numbers, names) == [], path
+    assert leaks(support_run["first"].output, numbers, names) == []
+
+
+def test_run_summary_counts_outcomes_and_findings(support_run, example_world):
+    summary = support_run["summary_after_first"]
+    assert summary["items"] == 20
+    assert summary["outcomes"] == {"DONE": 20}
+    expected_findings: dict[str, int] = {}
+    for expected in example_world["expected"].values():
+        for code in expected.get("findings", []):
+            expected_findings[code] = expected_findings.get(code, 0) + 1
+    assert summary["findings"] == dict(sorted(expected_findings.items()))
+    assert 0 < summary["median_seconds"] <= summary["p95_seconds"]
+    workbook = openpyxl.load_workbook(support_run["work"] / "output" / "run-summary.xlsx")
+    assert [row[0].value for row in workbook["Ärenden"].iter_rows(min_row=2)] == [
+        item["application_id"] for item in summary["per_item"]
+    ]
+
+
+def test_second_run_writes_nothing_new(support_run):
+    second = support_run["second"]
+    assert second.code == 0, second.output[-2000:]
+    assert "Nothing to do" in second.last_line
+    before, after = support_run["after_first"], support_run["after_second"]
+    assert before == after
+
+
+def test_automated_mode_decides_standard_reapplications(tmp_path, example_world_path, example_world):
+    sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(
+        reset=True)
+    try:
+        result = run_bot(bot_env(sims, tmp_path, "automated"), "run")
+        assert result.code == 0, result.output[-3000:]
+        data = export(sims)
+    finally:
+        sims.stop()
+    latest = data["latest_decision_basis"]
+    decided = {}
+    paid = {}
+    for case in data["cases"]:
+        for decision in case["decisions"]:
+            decided[decision["application_id"]] = (decision["decision"], decision["amount"])
+        for payment in case["payments"]:
+            paid[payment["application_id"]] = payment["amount"]
+    expected_decided = {}
+    for application_id, expected in example_world["expected"].items():
+        got = latest[application_id]
+        if application_id == "ANS-2026-000014":  # first application: blocking in automated mode
+            assert got["proposal"] == "manual_review" and got["amount"] == expected["amount"]
+            continue
+        assert (got["proposal"], got["amount"]) == (expected["proposal"], expected["amount"]), application_id
+        if expected["proposal"] in ("approve", "reject"):
+            expected_decided[application_id] = (expected["proposal"], expected["amount"])
+    assert decided == expected_decided
+    assert paid == {k: amount for k, (decision, amount) in expected_decided.items() if decision == "approve"}
