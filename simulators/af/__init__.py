@@ -1,0 +1,1 @@
+"""Arbetsförmedlingen: job-seeker registration status for municipal officers."""
