@@ -1,0 +1,180 @@
+"""Swedish labels for the codes the rules use, and the amount format the caseworkers read.
+
+One place for every word the report shows for a code, so the text, the HTML and the PDF say the
+same thing (GLOSSARY.md).
+"""
+
+from __future__ import annotations
+
+from bistand.core.models import CostType, IncomeType, Mode, Proposal, Register, Role
+
+NBSP = "\u00a0"
+
+PROPOSAL_LABELS: dict[Proposal, str] = {
+    Proposal.APPROVE: "Bevilja",
+    Proposal.REJECT: "Avslå",
+    Proposal.MANUAL_REVIEW: "Manuell handläggning",
+}
+
+MODE_LABELS: dict[Mode, str] = {
+    Mode.SUPPORT: "Beslutsstöd – handläggaren fattar beslutet",
+    Mode.AUTOMATED: "Automatiserat beslut – roboten beslutar återansökningar utan blockerande noteringar",
+}
+
+KIND_LABELS: dict[str, str] = {"first": "Nyansökan", "reapplication": "Återansökan"}
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.APPLICANT: "Sökande",
+    Role.PARTNER: "Medsökande",
+    Role.CHILD: "Barn",
+    Role.OTHER_ADULT: "Annan vuxen",
+}
+
+COST_LABELS: dict[CostType, str] = {
+    CostType.HYRA: "Hyra",
+    CostType.HUSHALLSEL: "Hushållsel",
+    CostType.HEMFORSAKRING: "Hemförsäkring",
+    CostType.FACKAVGIFT: "Fackavgift",
+    CostType.AKASSA: "A-kasseavgift",
+    CostType.ARBETSRESOR: "Arbetsresor",
+    CostType.BARNOMSORG: "Barnomsorg",
+    CostType.LAKARVARD: "Läkarvård",
+    CostType.MEDICIN: "Medicin",
+    CostType.TANDVARD: "Tandvård",
+    CostType.GLASOGON: "Glasögon",
+    CostType.OVRIGT: "Övrigt",
+}
+
+INCOME_LABELS: dict[IncomeType, str] = {
+    IncomeType.LON: "Lön (netto)",
+    IncomeType.SJUKPENNING: "Sjukpenning",
+    IncomeType.FORALDRAPENNING: "Föräldrapenning",
+    IncomeType.AKTIVITETSSTOD: "Aktivitetsstöd",
+    IncomeType.ETABLERINGSERSATTNING: "Etableringsersättn.",
+    IncomeType.AKASSA_ERSATTNING: "A-kassa",
+    IncomeType.BOSTADSBIDRAG: "Bostadsbidrag",
+    IncomeType.BARNBIDRAG: "Barnbidrag",
+    IncomeType.UNDERHALLSSTOD: "Underhållsstöd",
+    IncomeType.SJUKERSATTNING: "Sjukersättning",
+    IncomeType.AKTIVITETSERSATTNING: "Aktivitetsersättning",
+    IncomeType.PENSION: "Pension",
+    IncomeType.BOSTADSTILLAGG: "Bostadstillägg",
+    IncomeType.STUDIEMEDEL: "Studiemedel",
+    IncomeType.OVRIG_INKOMST: "Övrig inkomst",
+}
+
+REGISTER_LABELS: dict[Register, str] = {
+    Register.ESERVICE: "E-tjänsten",
+    Register.FK: "Försäkringskassan",
+    Register.AF: "Arbetsförmedlingen",
+    Register.CSN: "CSN",
+    Register.SKV: "Skatteverket",
+    Register.PM: "Pensionsmyndigheten",
+    Register.AKASSA: "A-kassan",
+    Register.CASEMGMT: "Verksamhetssystemet",
+    Register.FRAME: "Referensramen",
+    Register.NORM: "Riksnormen",
+}
+
+NORM_STATUS_LABELS: dict[str, str] = {
+    "official": "officiell",
+    "derived": "härledd",
+    "not_counted": "räknas ej",
+}
+
+FINDING_TITLES: dict[str, str] = {
+    "NORM_OUT_OF_SCOPE": "Person utanför riksnormen",
+    "ATTACHMENT_MISSING": "Underlag saknas",
+    "ATTACHMENT_UNVERIFIED": "Underlag kan inte läsas maskinellt",
+    "ATTACHMENT_AMOUNT_MISMATCH": "Underlagets belopp avviker",
+    "COST_NOT_IN_FRAME": "Kostnad finns inte i referensramen",
+    "COST_CAPPED": "Kapad kostnad",
+    "INCOME_MISMATCH": "Inkomst avviker från registret",
+    "INCOME_UNDECLARED": "Inkomst i registret är inte uppgiven",
+    "INCOME_NOT_IN_REGISTER": "Uppgiven inkomst finns inte i registret",
+    "ASSETS_COUNTED": "Tillgångar räknas som inkomst",
+    "FRAME_MISSING": "Referensram saknas",
+    "FRAME_INVALID": "Referensramen kan inte läsas",
+    "FRAME_EXPIRED": "Referensramen gäller inte hela perioden",
+    "HOUSEHOLD_MISMATCH": "Hushållet stämmer inte med folkbokföringen",
+    "ADDRESS_OUTSIDE_MUNICIPALITY": "Folkbokförd i annan kommun",
+    "AF_NOT_REGISTERED": "Inte inskriven hos Arbetsförmedlingen",
+    "STUDIES": "Studiemedel under perioden",
+    "EXPECTED_INCOME_MISSING": "Förväntad inkomst saknas",
+    "FIRST_APPLICATION": "Nyansökan",
+}
+
+DATA_KEY_LABELS: dict[str, str] = {
+    "personnummer": "personnummer",
+    "type": "typ",
+    "cost_type": "kostnadstyp",
+    "income_type": "inkomsttyp",
+    "declared": "yrkat",
+    "register": "register",
+    "register_amount": "enligt register",
+    "document_amount": "enligt underlag",
+    "cap": "tak",
+    "approved": "godkänt",
+    "counted": "räknat",
+    "amount": "belopp",
+    "file": "fil",
+    "file_name": "fil",
+    "filename": "fil",
+    "sheet": "blad",
+    "cell": "cell",
+    "period": "period",
+    "valid_from": "giltig från",
+    "valid_to": "giltig till",
+    "bank_balance": "banksaldo",
+    "asset_buffer": "buffert",
+    "excess": "räknas som inkomst",
+    "municipality": "kommun",
+    "role": "roll",
+    "age": "ålder",
+    "reason": "orsak",
+    "files": "filer",
+    "unreadable": "ej läsbara",
+    "attachments": "bilagor",
+    "studiemedel": "studiemedel",
+    "registered_not_declared": "folkbokförda men inte uppgivna",
+    "not_registered_at_address": "uppgivna men inte folkbokförda på adressen",
+    "registered_municipality": "folkbokföringskommun",
+    "partners": "medsökande",
+    "applicants": "sökande",
+    "mode": "läge",
+    "kind": "ansökningstyp",
+    "expected_amount": "förväntat belopp",
+    "af_known": "känd hos Arbetsförmedlingen",
+    "problem": "problem",
+}
+
+AMOUNT_KEY_PARTS = (
+    "amount", "declared", "register_amount", "cap", "approved", "counted", "sum", "excess", "balance",
+    "buffer", "total", "kronor", "deduction", "studiemedel",
+)
+
+
+def format_kr(amount: int | None, space: str = " ") -> str:
+    """`12345` → `12 345 kr` (thousands grouped, whole kronor); None → `–`."""
+    if amount is None:
+        return "–"
+    sign = "-" if amount < 0 else ""
+    grouped = f"{abs(int(amount)):,}".replace(",", space)
+    return f"{sign}{grouped}{space}kr"
+
+
+def format_kr_html(amount: int | None) -> str:
+    """As `format_kr` with non-breaking spaces, so an amount never wraps in a table cell."""
+    return format_kr(amount, NBSP)
+
+
+def label(mapping: dict, code: object) -> str:
+    """The Swedish label of a code, or the code itself when the label is unknown."""
+    try:
+        return mapping[code]
+    except (KeyError, TypeError):
+        return str(code)
+
+
+def is_amount_key(key: str) -> bool:
+    return any(part in key for part in AMOUNT_KEY_PARTS)

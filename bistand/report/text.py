@@ -1,0 +1,106 @@
+"""The plain-text report: pasted into the case-management system's decision-basis field.
+
+Fixed width (78 columns), amounts right-aligned as `12 345 kr`, no control characters, `\\n`
+newlines, and shorter than the field's limit even for a large household.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bistand.core.models import Assessment, CaseBundle
+from bistand.report import TEMPLATE_DIR, build_view, clean_text
+from bistand.report.labels import format_kr
+
+WIDTH = 78
+MAX_CHARS = 11_500
+"""Below the 12 000 characters the text area takes, with room for the system's own header."""
+CUT_MARKER = "[… underlaget avkortat här; hela underlaget finns i PDF-filen]"
+
+
+def kr_column(amount: int | None, width: int = 12) -> str:
+    return format_kr(amount).rjust(width)
+
+
+def fit(text: str, width: int) -> str:
+    """Left-aligned in `width` columns, cut with an ellipsis when longer."""
+    text = str(text)
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+
+
+_AMOUNT_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d)|kr\b)")
+_GLUE = "\ue000"  # a private-use character that holds an amount together while wrapping
+
+
+def wrap(text: str, indent: int = 2, width: int = WIDTH) -> str:
+    """Paragraphs wrapped to `width` with every line indented (keeps line breaks; never splits `12 345 kr`)."""
+    prefix = " " * indent
+    lines: list[str] = []
+    for paragraph in _AMOUNT_SPACE.sub(_GLUE, str(text)).split("\n"):
+        wrapped = textwrap.wrap(paragraph, width=width - indent, break_long_words=True, break_on_hyphens=False)
+        lines.extend(prefix + line for line in wrapped or [""])
+    return "\n".join(lines).replace(_GLUE, " ")
+
+
+def columns(text: str, width: int, indent: int = 2) -> str:
+    """A table's first column: the label wrapped to `width`, the last line padded for the columns after it."""
+    wrapped = textwrap.wrap(str(text), width=width) or [""]
+    prefix = " " * indent
+    return "\n".join(prefix + line for line in wrapped[:-1]) + ("\n" if len(wrapped) > 1 else "") + (
+        prefix + wrapped[-1].ljust(width))
+
+
+def quote(text: str, width: int = WIDTH) -> str:
+    """Untrusted text, wrapped and prefixed with `  | ` so it reads as a quotation."""
+    return "\n".join("  | " + line[4:] for line in wrap(text, indent=4, width=width).split("\n"))
+
+
+def data_line(items: list) -> str:
+    """A finding's data as `key: value; key: value`."""
+    return "; ".join(f"{item.key}: {item.value}" for item in items)
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=False,  # noqa: S701 - plain text for a text area, nothing is interpreted as markup
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=StrictUndefined,
+    )
+    env.filters.update(
+        kr=kr_column, fit=fit, wrap=wrap, quote=quote, amount=format_kr, data_line=data_line, columns=columns
+    )
+    return env
+
+
+def _enforce_width(text: str) -> str:
+    """A last guard: hard-wrap any line that a long name or code pushed past 78 columns."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > WIDTH:
+            lines.append(line[:WIDTH])
+            line = "    " + line[WIDTH:]
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def _enforce_length(text: str) -> str:
+    if len(text) <= MAX_CHARS:
+        return text
+    head = text[: MAX_CHARS - len(CUT_MARKER) - 2]
+    return head[: head.rfind("\n")] + "\n" + CUT_MARKER
+
+
+def render_text(bundle: CaseBundle, assessment: Assessment) -> str:
+    """The decision basis as plain Swedish text (RULES.md §7)."""
+    view = build_view(bundle, assessment)
+    text = _environment().get_template("report.txt.j2").render(v=view, width=WIDTH)
+    text = clean_text(text)  # also strips anything a template line let through
+    return _enforce_length(_enforce_width(text)) + "\n"
