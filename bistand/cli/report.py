@@ -1,0 +1,108 @@
+"""`python -m bistand report --world FILE --out DIR [--mode support|automated] [--no-pdf]`
+
+Assesses every application of a world file offline (no simulators, no portals) and writes, per
+application, `<id>.txt`, `<id>.html` and `<id>.pdf`, plus `outcomes.json` in the format of the
+world's `expected`. An application that cannot be assessed (e.g. no norm table for its year) gets
+`{"error": ...}` and the others are still assessed. Exit code 0 when all were assessed, 1 when any
+failed, 2 when the world file cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bistand.core.errors import BistandError
+from bistand.core.models import Mode, Proposal
+from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.report.labels import PROPOSAL_LABELS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bistand report", description=__doc__.splitlines()[0])
+    parser.add_argument("--world", required=True, type=Path, help="world JSON file (bistand-world/1)")
+    parser.add_argument("--out", required=True, type=Path, help="directory for the reports and outcomes.json")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SUPPORT.value)
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDFs (no browser needed)")
+    return parser
+
+
+def _error_text(exc: Exception) -> str:
+    """A message for outcomes.json that names the problem and never holds a personnummer."""
+    if isinstance(exc, BistandError):
+        return f"{exc.code}: {exc.message}"
+    return mask_personnummer_in_text(f"{type(exc).__name__}: {exc}").splitlines()[0]
+
+
+class _PdfPrinter:
+    """One browser for the whole run, started when the first PDF is printed."""
+
+    def __init__(self) -> None:
+        self.session = None
+
+    def print(self, html: str, path: Path) -> None:
+        from bistand.browser import BrowserSession
+        from bistand.report.pdf import render_pdf
+
+        if self.session is None:
+            self.session = BrowserSession(headless=True).start()
+        render_pdf(html, path, self.session)
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+
+def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True) -> dict[str, dict[str, Any]]:
+    """Write every application's report files under `out`; return application_id → outcome or error."""
+    from bistand.core.engine import assess
+    from bistand.core.world_bundles import bundle_from_world, outcome_of
+    from bistand.report.html import render_html
+    from bistand.report.text import render_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, dict[str, Any]] = {}
+    printer = _PdfPrinter() if pdf else None
+    try:
+        for raw in world.get("applications", []):
+            application_id = str(raw.get("application_id", "?"))
+            try:
+                bundle = bundle_from_world(world, raw)
+                assessment = assess(bundle, mode)
+            except Exception as exc:  # one bad application must not stop the others
+                outcomes[application_id] = {"error": _error_text(exc)}
+                shown = _error_text(exc) if isinstance(exc, BistandError) else type(exc).__name__
+                print(f"{application_id}  FEL: {shown}")
+                continue
+            html = render_html(bundle, assessment)
+            (out / f"{application_id}.txt").write_text(render_text(bundle, assessment), encoding="utf-8")
+            (out / f"{application_id}.html").write_text(html, encoding="utf-8")
+            if printer is not None:
+                printer.print(html, out / f"{application_id}.pdf")
+            outcomes[application_id] = outcome_of(assessment)
+            print(f"{application_id}  {PROPOSAL_LABELS[Proposal(assessment.proposal)]}")
+    finally:
+        if printer is not None:
+            printer.close()
+    (out / "outcomes.json").write_text(json.dumps(outcomes, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return outcomes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        world = json.loads(args.world.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf)
+    failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
+    print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The HTML report: one A4-friendly page per application, printed to PDF by `bistand.report.pdf`.
+
+Autoescape is on: every value, above all the applicant's message, is shown as text and never
+interpreted. The stylesheet is inlined so the page needs no files or network when printed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bistand.core.models import Assessment, CaseBundle
+from bistand.report import TEMPLATE_DIR, build_view
+from bistand.report.labels import format_kr_html
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.filters["kr"] = format_kr_html
+    return env
+
+
+def render_html(bundle: CaseBundle, assessment: Assessment) -> str:
+    """The decision basis as a standalone HTML document (RULES.md §7)."""
+    view = build_view(bundle, assessment)
+    return _environment().get_template("report.html.j2").render(v=view)

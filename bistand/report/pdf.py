@@ -1,0 +1,75 @@
+"""Print the HTML report to PDF with Chromium: the only report module that touches the browser.
+
+The bot passes its own `BrowserSession`; the reports share one browser context ("report") and one
+page in it, so printing many reports costs one `set_content` + `pdf` each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from weakref import WeakKeyDictionary
+
+from playwright.async_api import BrowserContext, Page
+
+from bistand.browser import BrowserSession
+
+REPORT_CONTEXT = "report"
+PDF_OPTIONS = {
+    "format": "A4",
+    "print_background": True,
+    "prefer_css_page_size": True,
+    "margin": {"top": "14mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+}
+
+_locks: WeakKeyDictionary[BrowserContext, asyncio.Lock] = WeakKeyDictionary()
+
+
+async def _report_page(session: BrowserSession) -> tuple[Page, asyncio.Lock]:
+    """The one page reports are printed on, created on first use (JavaScript off: nothing to run)."""
+    context = await session.context(REPORT_CONTEXT, java_script_enabled=False)
+    lock = _locks.setdefault(context, asyncio.Lock())
+    page = next((p for p in context.pages if not p.is_closed()), None) or await context.new_page()
+    return page, lock
+
+
+async def _print(session: BrowserSession, html: str) -> bytes:
+    page, lock = await _report_page(session)
+    async with lock:  # one page: reports printed from several threads must take turns
+        await page.set_content(html, wait_until="load")
+        await page.emulate_media(media="print")
+        return await page.pdf(**PDF_OPTIONS)
+
+
+def render_pdf(html: str, out_path: Path, session: BrowserSession | None = None) -> Path:
+    """Write the report's PDF to `out_path`; starts (and stops) a browser only when none is given."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if session is None:
+        with BrowserSession(headless=True) as own:
+            data = own.run(_print(own, html))
+    else:
+        data = session.run(_print(session, html))
+    out_path.write_bytes(data)
+    return out_path
+
+
+async def _screenshot(session: BrowserSession, html: str, width: int) -> bytes:
+    context = await session.context(f"{REPORT_CONTEXT}-screen", java_script_enabled=False,
+                                    viewport={"width": width, "height": 900}, device_scale_factor=1)
+    page = context.pages[0] if context.pages else await context.new_page()
+    await page.set_content(html, wait_until="load")
+    return await page.screenshot(full_page=True, type="png")
+
+
+def render_png(html: str, out_path: Path, session: BrowserSession | None = None, width: int = 900) -> Path:
+    """The report as the screen shows it (for the documentation's screenshots)."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if session is None:
+        with BrowserSession(headless=True) as own:
+            data = own.run(_screenshot(own, html, width))
+    else:
+        data = session.run(_screenshot(session, html, width))
+    out_path.write_bytes(data)
+    return out_path
