@@ -31,7 +31,7 @@ TEMPLATE_PATH = ROOT / "resources" / "reference-frame-template.xlsx"
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
 FIXED_STAMP = b"2026-01-01T00:00:00Z"
 DATA_ROWS = 200
-"""How many rows under each header carry the validation lists and number formats."""
+"""How many rows under each header offer the validation lists (the columns carry the number formats)."""
 
 TITLE_FONT = Font(name="Calibri", size=16, bold=True, color="FFFFFF")
 TITLE_FILL = PatternFill("solid", fgColor="1F4E78")
@@ -99,25 +99,22 @@ def _costs_sheet(sheet: Worksheet) -> None:
     _header(sheet, layout.COSTS_HEADER, (22, 22, 40))
     last = DATA_ROWS + 1
     sheet.add_data_validation(_list_validation([t.value for t in CostType], f"A2:A{last}", "kostnadstyp"))
-    for row in range(2, last + 1):
-        sheet.cell(row=row, column=2).number_format = AMOUNT_FORMAT
+    sheet.column_dimensions["B"].number_format = AMOUNT_FORMAT
 
 
 def _incomes_sheet(sheet: Worksheet) -> None:
     _header(sheet, layout.INCOMES_HEADER, (20, 26, 24))
     last = DATA_ROWS + 1
     sheet.add_data_validation(_list_validation([t.value for t in IncomeType], f"B2:B{last}", "inkomsttyp"))
-    for row in range(2, last + 1):
-        sheet.cell(row=row, column=1).number_format = "@"  # keep Excel from turning the number into 1,97E+11
-        sheet.cell(row=row, column=3).number_format = AMOUNT_FORMAT
+    sheet.column_dimensions["A"].number_format = "@"  # keep Excel from turning the number into 1,97E+11
+    sheet.column_dimensions["C"].number_format = AMOUNT_FORMAT
 
 
 def _conditions_sheet(sheet: Worksheet) -> None:
     _header(sheet, layout.CONDITIONS_HEADER, (22, 20))
     last = DATA_ROWS + 1
     sheet.add_data_validation(_list_validation(list(layout.CONDITION_NAMES), f"A2:A{last}", "villkor"))
-    for row in range(2, last + 1):
-        sheet.cell(row=row, column=2).number_format = "@"
+    sheet.column_dimensions["B"].number_format = "@"
 
 
 def guide_lines() -> list[tuple[str, str]]:
