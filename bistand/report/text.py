@@ -98,9 +98,26 @@ def _enforce_length(text: str) -> str:
     return head[: head.rfind("\n")] + "\n" + CUT_MARKER
 
 
+def _render(view, compact: bool, findings_limit: int) -> str:
+    text = _environment().get_template("report.txt.j2").render(
+        v=view, width=WIDTH, compact=compact, findings_limit=findings_limit
+    )
+    return _enforce_width(clean_text(text))  # clean_text also strips anything a template line let through
+
+
 def render_text(bundle: CaseBundle, assessment: Assessment) -> str:
-    """The decision basis as plain Swedish text (RULES.md §7)."""
+    """The decision basis as plain Swedish text (RULES.md §7).
+
+    Too long for the text area (a large household with many findings): the findings lose their data
+    lines first, then the last findings are left out with a marker, so the calculation, the
+    applicant's message, the sources and the versions are always there. The PDF has everything.
+    """
     view = build_view(bundle, assessment)
-    text = _environment().get_template("report.txt.j2").render(v=view, width=WIDTH)
-    text = clean_text(text)  # also strips anything a template line let through
-    return _enforce_length(_enforce_width(text)) + "\n"
+    limit = len(view.findings)
+    text = _render(view, compact=False, findings_limit=limit)
+    if len(text) > MAX_CHARS:
+        text = _render(view, compact=True, findings_limit=limit)
+    while len(text) > MAX_CHARS and limit > 0:
+        limit = max(0, limit - max(1, (len(text) - MAX_CHARS) // 150))
+        text = _render(view, compact=True, findings_limit=limit)
+    return _enforce_length(text) + "\n"
