@@ -49,6 +49,7 @@ class CsnPage(PaymentPortalPage):
             if await section.count() == 0:
                 await self._show_older(page)
                 if await section.count() == 0:
+                    await self._year_headings(page)  # the page must still show some läsår
                     return []
             rows = await self._read_section(page, pnr, heading)
         return [row for row in rows if row.period == period]

@@ -53,7 +53,7 @@ def month_name(period: str) -> str:
 
 
 def older_history(world: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """6–14 earlier months per person and benefit; pension is steady, re-indexed each January."""
+    """12–14 earlier months (so a year link always exists); pension is steady, re-indexed each January."""
     blocked = {application["period"] for application in world["applications"]}
     taken = {(row["personnummer"], row["type"], row["period"]) for row in rows}
     earliest: dict[tuple[str, str], dict[str, Any]] = {}
@@ -65,7 +65,7 @@ def older_history(world: dict[str, Any], rows: list[dict[str, Any]]) -> list[dic
     for (pnr, kind), anchor in sorted(earliest.items()):
         digest = int(hashlib.sha256(f"pm:{pnr}:{kind}".encode()).hexdigest(), 16)
         anchor_year = int(anchor["period"][:4])
-        for back in range(1, 6 + digest % 9 + 1):
+        for back in range(1, 12 + digest % 3 + 1):
             period = previous_period(anchor["period"], back)
             if period in blocked or (pnr, kind, period) in taken:
                 continue
