@@ -261,3 +261,14 @@ def test_arbetsformedlingen_answers_a_bad_check_digit_with_an_error_page(af):
     page = af.get("/inskrivning", params={"pnr": with_bad_check_digit("19700215-5526")})
     assert page.status_code == 400
     assert "Ogiltigt personnummer" in page.text
+
+
+def test_the_search_forms_lead_to_the_persons_pages(skv, af):
+    skv_search = skv.get("/sok")
+    af_search = af.get("/sok")
+    for page in (skv_search, af_search):
+        assert '<label for="pnr">Personnummer</label>' in page.text
+        assert re.search(r'<button type="submit"[^>]*>Sök</button>', page.text)
+    assert skv.get("/sok", params={"pnr": "19881008-5822"}).url.path == "/folkbokforing"
+    assert skv.get("/sok", params={"pnr": "19881008-5822", "vy": "agi"}).url.path == "/agi"
+    assert af.get("/sok", params={"pnr": "19700215-5526"}).url.path == "/inskrivning"
