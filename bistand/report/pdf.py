@@ -19,7 +19,7 @@ PDF_OPTIONS = {
     "format": "A4",
     "print_background": True,
     "prefer_css_page_size": True,
-    "margin": {"top": "14mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
+    "margin": {"top": "10mm", "bottom": "11mm", "left": "12mm", "right": "12mm"},
 }
 
 _locks: WeakKeyDictionary[BrowserContext, asyncio.Lock] = WeakKeyDictionary()
