@@ -17,6 +17,13 @@ from bistand.bot import casework, tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
 from bistand.core.models import Mode
+from bistand.core.personnummer import mask_personnummer_in_text
+
+
+class RunControlSafe:
+    @staticmethod
+    def text(error: BaseException) -> str:
+        return mask_personnummer_in_text(str(error))[:200]
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -56,13 +63,21 @@ class Casework:
 
     @keyword
     def log_in_to_all_systems(self) -> None:
-        """Logs in to every system at once, so each item reuses eight warm sessions."""
+        """Logs in to every system at once, so each item reuses eight warm sessions.
+
+        A system that refuses now is not fatal here: its items fail as system errors, are
+        retried, and the run stops after too many in a row (with the right exit code)."""
         async def all_logged_in():
             pages = [await self.ctx.page(system) for system in self.ctx.settings.urls]
-            await asyncio.gather(*(page.login() for page in pages))
+            return await asyncio.gather(*(page.login() for page in pages), return_exceptions=True)
 
-        self.ctx.run(all_logged_in())
-        logger.info(f"Logged in to {len(self.ctx.settings.urls)} systems")
+        results = self.ctx.run(all_logged_in())
+        failed = [system for system, result in zip(self.ctx.settings.urls, results, strict=True)
+                  if isinstance(result, BaseException)]
+        for system, result in zip(self.ctx.settings.urls, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warn(f"Could not log in to {system}: {RunControlSafe.text(result)}")
+        logger.info(f"Logged in to {len(results) - len(failed)} of {len(results)} systems")
 
     @keyword
     def read_case_from_all_systems(self, work: ItemWork) -> None:

@@ -6,7 +6,6 @@ that as not registered. Anything the page object does not recognise is a changed
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import NoReturn
 from urllib.parse import urlencode
@@ -35,15 +34,6 @@ _READ_ROWS = """
 
 class ArbetsformedlingenPage(PortalPage):
     system = "af"
-
-    async def open(self, path: str, what: str = "sidan") -> Page:
-        """As `PortalPage.open`, but concurrent first calls share one login instead of each logging in."""
-        if not self._logged_in:
-            first_login = self.__dict__.setdefault("_first_login", asyncio.Lock())
-            async with first_login:
-                if not self._logged_in:
-                    await self.login()
-        return await super().open(path, what)
 
     async def status(self, pnr: Personnummer) -> AfStatus | None:
         """The person's inskrivningsstatus, or None when the person is not in the register."""

@@ -13,6 +13,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from bistand.core.errors import ApplicationError
+from bistand.core.personnummer import mask_personnummer_in_text
 
 
 class Credentials(BaseModel):
@@ -69,6 +70,8 @@ class PortalPage:
         self.credentials = credentials
         self._login_lock = asyncio.Lock()
         self._logged_in = False
+        self.logins = 0
+        """Successful logins so far: concurrent callers who saw the same count share one login."""
         self.failure_screenshots: list[bytes] = []
         """Blurred screenshots of pages that failed, for the run's failure artifacts."""
 
@@ -81,9 +84,25 @@ class PortalPage:
     def _on_login_page(self, page: Page) -> bool:
         return page.url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
 
+    async def ensure_logged_in(self, seen_logins: int | None = None) -> None:
+        """Log in unless someone else already did since `seen_logins` (or at all, when None).
+
+        Many lookups start at once on a fresh or expired session; only the first logs in.
+        """
+        async with self._login_lock:
+            if seen_logins is None and self._logged_in:
+                return
+            if seen_logins is not None and self.logins != seen_logins and self._logged_in:
+                return
+            await self._login_locked()
+
     async def login(self, page: Page | None = None) -> None:
         """Fill the site's login form (and the TOTP step where the site has one)."""
         async with self._login_lock:
+            await self._login_locked(page)
+
+    async def _login_locked(self, page: Page | None = None) -> None:
+        if True:  # keeps the body's indentation readable below
             own = page is None
             page = page or await self.new_page()
             try:
@@ -102,8 +121,12 @@ class PortalPage:
                 if self._on_login_page(page):
                     raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
                 self._logged_in = True
+                self.logins += 1
             except PlaywrightTimeout as exc:
                 raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
+            except PlaywrightError as exc:
+                message = mask_personnummer_in_text(exc.message)[:120]
+                raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
             finally:
                 if own:
                     await page.close()
@@ -124,8 +147,8 @@ class PortalPage:
 
     async def open(self, path: str, what: str = "sidan") -> Page:
         """A new tab at `path`, logged in. The caller closes it."""
-        if not self._logged_in:
-            await self.login()
+        await self.ensure_logged_in()
+        seen = self.logins
         page = await self.new_page()
         try:
             response = await page.goto(self.url(path))
@@ -133,8 +156,7 @@ class PortalPage:
                 await self.capture_failure(page)
             await self._check(response, what)
             if self._on_login_page(page):
-                self._logged_in = False
-                await self.login()
+                await self.ensure_logged_in(seen_logins=seen)
                 response = await page.goto(self.url(path))
                 await self._check(response, what)
                 if self._on_login_page(page):
@@ -146,7 +168,8 @@ class PortalPage:
             raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
         except PlaywrightError as exc:
             await page.close()
-            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {exc.message[:120]}") from exc
+            message = mask_personnummer_in_text(exc.message)[:120]
+            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
         except BaseException:
             await page.close()
             raise

@@ -7,7 +7,6 @@ page object does not recognise is a changed page (ApplicationError PAGE_CHANGED,
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import NoReturn
 from urllib.parse import urlencode
@@ -54,15 +53,6 @@ class Folkbokforing(Model):
 
 class SkatteverketPage(PortalPage):
     system = "skv"
-
-    async def open(self, path: str, what: str = "sidan") -> Page:
-        """As `PortalPage.open`, but concurrent first calls share one login instead of each logging in."""
-        if not self._logged_in:
-            first_login = self.__dict__.setdefault("_first_login", asyncio.Lock())
-            async with first_login:
-                if not self._logged_in:
-                    await self.login()
-        return await super().open(path, what)
 
     async def folkbokforing(self, pnr: Personnummer) -> Folkbokforing:
         """The person's registered address and the people registered there (RULES.md §5)."""

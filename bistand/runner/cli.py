@@ -48,6 +48,8 @@ def _count_items(path: Path) -> int:
 
 def _base_env(mode: str | None) -> dict[str, str]:
     env = dict(os.environ)
+    if not env.get("RC_WORKSPACE_ID"):  # local run: work items in files, not Control Room
+        env.setdefault("RPA_WORKITEMS_ADAPTER", "RPA.Robocorp.WorkItems.FileAdapter")
     env.setdefault("RPA_SECRET_MANAGER", "RPA.Robocorp.Vault.FileSecrets")
     env.setdefault("RPA_SECRET_FILE", str(ROOT / "devdata" / "vault.json"))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "keywords"), env.get("PYTHONPATH")]))
@@ -63,8 +65,13 @@ def _consume(input_path: Path, run_dir: Path, env: dict[str, str], limit: int, t
     env = {**env, "RPA_INPUT_WORKITEM_PATH": str(input_path),
            "RPA_OUTPUT_WORKITEM_PATH": str(run_dir / "consumer-out" / "work-items.json"),
            "BISTAND_TOTAL_ITEMS": str(min(total, limit) if limit else total)}
-    _robot("consumer", settings.output_dir / "consumer", env, {"ITEMS_LIMIT": str(limit)})
-    return _verdict(summary_path)
+    code = _robot("consumer", settings.output_dir / "consumer", env, {"ITEMS_LIMIT": str(limit)})
+    verdict = _verdict(summary_path)
+    if code != 0 and verdict == EXIT_OK:
+        print(f"Consumer task failed (robot exit {code}): see {settings.output_dir / 'consumer' / 'log.html'}",
+              flush=True)
+        return EXIT_SYSTEM_FAILURES
+    return verdict
 
 
 def _verdict(summary_path: Path) -> int:
