@@ -88,7 +88,7 @@ class PaymentPortalPage(PortalPage):
         """Click a link or button that loads a new page and check the answer."""
         if await target.count() != 1:
             raise self.changed(f"{what}: control not found")
-        async with page.expect_navigation() as navigation:
+        async with page.expect_navigation(wait_until="domcontentloaded") as navigation:
             await target.click()
         response = await navigation.value
         if response is None:
