@@ -32,11 +32,11 @@ PAGE_MODULES = {
 
 
 def page_class(system: str) -> type[PortalPage]:
-    """The one PortalPage subclass a system's page-object module defines."""
+    """The PortalPage subclass in a system's page-object module whose `system` is that key."""
     module = importlib.import_module(PAGE_MODULES[system])
     classes = [
         obj for _name, obj in inspect.getmembers(module, inspect.isclass)
-        if issubclass(obj, PortalPage) and obj is not PortalPage and obj.__module__ == module.__name__
+        if issubclass(obj, PortalPage) and obj.__module__ == module.__name__ and obj.system == system
     ]
     if len(classes) != 1:
         raise RuntimeError(f"{module.__name__} must define exactly one page object")

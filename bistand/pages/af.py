@@ -67,7 +67,7 @@ class ArbetsformedlingenPage(PortalPage):
             except (KeyError, ValueError, ValidationError):
                 await self._changed(page, "the status table lacks a field or has an unreadable value")
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _changed(self, page: Page, what: str) -> NoReturn:
         await self.capture_failure(page)

@@ -63,6 +63,7 @@ class PortalPage:
 
     system = "system"
     login_path = "/login"
+    pool_size = 6
 
     def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials) -> None:
         self.context = context
@@ -71,6 +72,7 @@ class PortalPage:
         self._login_lock = asyncio.Lock()
         self._logged_in = False
         self.logins = 0
+        self._idle: list[Page] = []
         """Successful logins so far: concurrent callers who saw the same count share one login."""
         self.failure_screenshots: list[bytes] = []
         """Blurred screenshots of pages that failed, for the run's failure artifacts."""
@@ -79,7 +81,24 @@ class PortalPage:
         return f"{self.base_url}{path}"
 
     async def new_page(self) -> Page:
+        """A tab from this system's pool (a new one only when all are busy).
+
+        Opening a tab costs a renderer start; reusing idle tabs keeps a run fast and small.
+        """
+        while self._idle:
+            page = self._idle.pop()
+            if not page.is_closed():
+                return page
         return await self.context.new_page()
+
+    async def release(self, page: Page) -> None:
+        """Give a tab back to the pool (closed when the pool is full or the tab is gone)."""
+        if page.is_closed():
+            return
+        if len(self._idle) < self.pool_size:
+            self._idle.append(page)
+        else:
+            await page.close()
 
     def _on_login_page(self, page: Page) -> bool:
         return page.url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
@@ -129,7 +148,7 @@ class PortalPage:
                 raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
             finally:
                 if own:
-                    await page.close()
+                    await self.release(page)
 
     async def _check(self, response: Response | None, what: str) -> None:
         if response is not None and response.status >= 500:

@@ -113,7 +113,7 @@ class CaseManagementPage(PortalPage):
                 raise ApplicationError("PAGE_CHANGED", f"{self.system}: searching {case_number} opened {found}")
             return await self._read_overview(page, case_number)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def find_case_by_personnummer(self, pnr: Personnummer) -> str | None:
         """The case number of the case the person belongs to, or None when there is none."""
@@ -121,7 +121,7 @@ class CaseManagementPage(PortalPage):
         try:
             return await self._search(page, "Personnummer", pnr.full)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def has_decision_basis(self, case_number: str, application_id: str) -> bool:
         page = await self._open_case_page(case_number)
@@ -129,7 +129,7 @@ class CaseManagementPage(PortalPage):
             rows = await self._grid(page, "Beslutsunderlag", ["Nr", "Ansökan"])
             return any(row["Ansökan"].text == application_id for row in rows)
         finally:
-            await page.close()
+            await self.release(page)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ class CaseManagementPage(PortalPage):
                     f"{self.system}: decision basis {number} for {form.application_id} is not shown as written",
                 )
         finally:
-            await page.close()
+            await self.release(page)
 
     async def register_decision(self, case_number: str, form: DecisionForm) -> None:
         page = await self.open(self._case_path(case_number, "/beslut/ny"), "formuläret registrera beslut")
@@ -190,7 +190,7 @@ class CaseManagementPage(PortalPage):
                     "WRITE_NOT_CONFIRMED", f"{self.system}: decision {number} for {form.application_id} is not shown"
                 )
         finally:
-            await page.close()
+            await self.release(page)
 
     async def create_payment_order(self, case_number: str, form: PaymentOrderForm) -> None:
         page = await self.open(self._case_path(case_number, "/utbetalning/ny"), "formuläret utbetalningsorder")
@@ -221,7 +221,7 @@ class CaseManagementPage(PortalPage):
                     f"{self.system}: payment order {number} for {form.application_id} is not shown",
                 )
         finally:
-            await page.close()
+            await self.release(page)
 
     async def add_journal_note(self, case_number: str, text: str) -> None:
         page = await self._open_case_page(case_number)
@@ -233,7 +233,7 @@ class CaseManagementPage(PortalPage):
                 await self.capture_failure(page)
                 raise ApplicationError("WRITE_NOT_CONFIRMED", f"{self.system}: the journal note is not shown")
         finally:
-            await page.close()
+            await self.release(page)
 
     # -- the pages ----------------------------------------------------------------------------
 
@@ -245,7 +245,7 @@ class CaseManagementPage(PortalPage):
         try:
             await self._require_case_page(page, case_number)
         except BaseException:
-            await page.close()
+            await self.release(page)
             raise
         return page
 

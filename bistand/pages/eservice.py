@@ -116,7 +116,7 @@ class EServicePage(PortalPage):
         try:
             return await self._municipality_on(page)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _municipality_on(self, page: Page) -> str:
         name = await page.locator('meta[name="municipality"]').get_attribute("content", timeout=2000)
@@ -148,7 +148,7 @@ class EServicePage(PortalPage):
                 await self._goto(page, urljoin(page.url, href), "inkorgen")
             return rows
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _filter(self, page: Page, status: str | None) -> None:
         try:
@@ -194,7 +194,7 @@ class EServicePage(PortalPage):
             )
             municipality = await self._municipality_on(page)
         finally:
-            await page.close()
+            await self.release(page)
         try:
             return ApplicationForm(
                 application_id=cell_text(facts["Ärende-id"]["text"]),
@@ -281,7 +281,7 @@ class EServicePage(PortalPage):
         try:
             return await self._status_on(page)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _status_on(self, page: Page) -> str:
         facts = await self._facts(page, "#arende-fakta", "application facts")
@@ -299,7 +299,7 @@ class EServicePage(PortalPage):
         try:
             return await self._messages_on(page)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _messages_on(self, page: Page) -> list[SentMessage]:
         rows = await self._rows(page.get_by_role("table", name="Skickade meddelanden"), "message table")
@@ -330,7 +330,7 @@ class EServicePage(PortalPage):
             if await self._status_on(page) != status:
                 raise ApplicationError("NOT_SAVED", "eservice: the status change was not saved")
         finally:
-            await page.close()
+            await self.release(page)
 
     async def send_message(self, application_id: str, text: str) -> None:
         """Send a message to the applicant and confirm it is listed afterwards."""
@@ -350,7 +350,7 @@ class EServicePage(PortalPage):
             if not sent or sent[-1].text != wanted:
                 raise ApplicationError("NOT_SAVED", "eservice: the message was not saved")
         finally:
-            await page.close()
+            await self.release(page)
 
     # -- helpers -------------------------------------------------------------------------------
 

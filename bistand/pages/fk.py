@@ -75,7 +75,7 @@ class PaymentPortalPage(PortalPage):
                 await self.capture_failure(page)
             raise
         finally:
-            await page.close()
+            await self.release(page)
 
     async def _submit_search(self, page: Page, pnr: Personnummer) -> None:
         field = page.get_by_label("Personnummer", exact=True)

@@ -98,7 +98,7 @@ class SkatteverketPage(PortalPage):
                     await self._changed(page, "the same-address table holds an invalid personnummer")
             return Folkbokforing(person=person, registered_at_address=residents)
         finally:
-            await page.close()
+            await self.release(page)
 
     async def employer_declarations(self, pnr: Personnummer, period: str) -> list[EmployerDeclaration]:
         """The person's declared pay for one redovisningsperiod (`2026-12`), from every page needed.
@@ -135,7 +135,7 @@ class SkatteverketPage(PortalPage):
                     except (ValueError, ValidationError):
                         await self._changed(page, "an AGI row has an amount that is not whole kronor")
             finally:
-                await page.close()
+                await self.release(page)
             newest_first = periods == sorted(periods, reverse=True)
             if newest_first and periods and periods[-1] < period:
                 break
