@@ -14,6 +14,9 @@ QUEUED_STATUS = "Under handläggning"
 class EService:
     """Collect Applications To Queue, Mark Application As Queued."""
 
+    def __init__(self) -> None:
+        self.fresh_ids: set[str] = set()
+
     @property
     def ctx(self) -> RunContext:
         return RunContext.get()
@@ -31,6 +34,7 @@ class EService:
         ledger = self.ctx.ledger
         fresh = [r for r in rows if ledger.queue(r.application_id, r.case_number, r.period)]
         fresh_ids = {r.application_id for r in fresh}
+        self.fresh_ids = fresh_ids
         resumed = [e for e in ledger.unfinished() if e.application_id not in fresh_ids]
         payloads = [{"application_id": r.application_id, "case_number": r.case_number, "period": r.period}
                     for r in fresh]
@@ -42,11 +46,14 @@ class EService:
 
     @keyword
     def mark_application_as_queued(self, application_id: str) -> None:
-        """Sets the e-service status to Under handläggning (only if it is still Ny)."""
+        """Sets the e-service status to Under handläggning for an application just listed as Ny.
+
+        Resumed items keep whatever status they have (a caseworker may have moved them on)."""
+        if application_id not in self.fresh_ids:
+            return
 
         async def mark():
             eservice = await self.ctx.page("eservice")
-            if await eservice.status(application_id) == "Ny":
-                await eservice.set_status(application_id, QUEUED_STATUS)
+            await eservice.set_status(application_id, QUEUED_STATUS)
 
         self.ctx.run(mark())

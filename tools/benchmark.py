@@ -57,6 +57,26 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> tuple[str, float]:
+    """(process kind, user+system CPU seconds so far) from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "", 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])
+    if "chromium" in cmdline:
+        kind = "chromium " + (cmdline.split("--type=")[1].split()[0] if "--type=" in cmdline else "browser")
+    elif "playwright/driver" in cmdline:
+        kind = "playwright driver (node)"
+    elif "robot" in cmdline:
+        kind = "robot framework (python)"
+    else:
+        kind = "runner (python)"
+    return kind, ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
@@ -70,6 +90,7 @@ def main() -> int:
     try:
         env = bot_env(sims, work, args.mode)
         peak = {"kib": 0, "processes": 0}
+        cpu: dict[int, tuple[str, float]] = {}
         process = subprocess.Popen([sys.executable, "-m", "bistand", "run"], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         done = threading.Event()
@@ -77,6 +98,10 @@ def main() -> int:
         def sample() -> None:
             while not done.is_set():
                 pids = tree(process.pid)
+                for pid in pids:
+                    kind, seconds = cpu_seconds(pid)
+                    if kind:
+                        cpu[pid] = (kind, seconds)
                 total = sum(pss_kib(p) for p in pids)
                 if total > peak["kib"]:
                     peak.update(kib=total, processes=len(pids))
@@ -106,6 +131,13 @@ def main() -> int:
           f"min {seconds[0]:.2f} s, max {seconds[-1]:.2f} s")
     print(f"throughput:               {summary['items'] / run_seconds * 60:.1f} applications per minute")
     print(f"peak memory (PSS, tree):  {peak['kib'] / 1024:.0f} MiB over {peak['processes']} processes")
+    by_kind: dict[str, float] = {}
+    for kind, seconds in cpu.values():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    print(f"bot CPU seconds:          {sum(by_kind.values()):.1f} in all, per application "
+          f"{sum(by_kind.values()) / max(summary['items'], 1):.2f}")
+    for kind, seconds in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"  {kind:<34} {seconds:7.1f} s")
     print(f"outcomes:                 {summary['outcomes']}  proposals: {summary['proposals']}")
     return 0
 

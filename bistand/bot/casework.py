@@ -192,8 +192,8 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
             await eservice.send_message(app.application_id, applicant_message(assessment))
             await eservice.set_status(app.application_id, DECIDED_STATUS)
             written.append("eservice_decided")
-    elif await eservice.status(app.application_id) != PROPOSAL_STATUS:
-        await eservice.set_status(app.application_id, PROPOSAL_STATUS)
+    else:
+        await eservice.set_status(app.application_id, PROPOSAL_STATUS)  # idempotent; confirmed on the page
         written.append("eservice_ready")
     return written
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from bistand.bot.config import Settings, load_settings
 from bistand.bot.ledger import Ledger
@@ -94,11 +96,25 @@ class RunContext:
     def run(self, coro, timeout: float | None = 300):
         return self.browser().run(coro, timeout=timeout)
 
+    def partition(self, system: str) -> str:
+        """Which browser context a system's pages live in.
+
+        Default `host`: one context per host name. Cookies are scoped by host, so systems on
+        different hosts (every real agency) get separate contexts and sessions exactly as with one
+        context per system, while systems on one host share one. Chromium spends about 85 MiB
+        per context (a renderer plus a UI renderer), so on the simulators (all on 127.0.0.1)
+        this keeps a run within its memory budget. `BISTAND_CONTEXT_PER=system` restores one
+        context per system.
+        """
+        if os.environ.get("BISTAND_CONTEXT_PER", "host") == "system":
+            return system
+        return urlparse(self.settings.urls[system]).hostname or system
+
     async def page(self, system: str) -> PortalPage:
-        """The system's page object on its own logged-in context (created on first use)."""
+        """The system's page object, logged in once and reused (created on first use)."""
         page = self._pages.get(system)
         if page is None:
-            context = await self.browser().context(system)
+            context = await self.browser().context(self.partition(system))
             page = page_class(system)(context, self.settings.urls[system], credentials(system))
             self._pages[system] = page
         return page

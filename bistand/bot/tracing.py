@@ -21,15 +21,23 @@ def enabled() -> bool:
     return os.environ.get("BISTAND_TRACE", "on-failure") != "off"
 
 
+def _contexts(ctx: RunContext) -> dict[str, object]:
+    """Each browser context once, named after the systems that share it."""
+    named: dict[int, tuple[list[str], object]] = {}
+    for system, page in ctx.pages().items():
+        named.setdefault(id(page.context), ([], page.context))[0].append(system)
+    return {"-".join(systems): context for systems, context in named.values()}
+
+
 async def start_item_chunks(ctx: RunContext) -> None:
     if not enabled():
         return
-    for page in ctx.pages().values():
-        tracing = page.context.tracing
+    for context in _contexts(ctx).values():
+        tracing = context.tracing
         with contextlib.suppress(PlaywrightError):
-            if id(page.context) not in _started:
+            if id(context) not in _started:
                 await tracing.start(snapshots=True, screenshots=False, sources=False)
-                _started.add(id(page.context))
+                _started.add(id(context))
             else:
                 await tracing.start_chunk()
 
@@ -37,19 +45,19 @@ async def start_item_chunks(ctx: RunContext) -> None:
 async def discard_item_chunks(ctx: RunContext) -> None:
     if not enabled():
         return
-    for page in ctx.pages().values():
+    for context in _contexts(ctx).values():
         with contextlib.suppress(PlaywrightError):
-            await page.context.tracing.stop_chunk()
+            await context.tracing.stop_chunk()
 
 
 async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
     saved: list[Path] = []
     if not enabled():
         return saved
-    for system, page in ctx.pages().items():
-        path = out / f"trace-{system}.zip"
+    for name, context in _contexts(ctx).items():
+        path = out / f"trace-{name}.zip"
         try:
-            await page.context.tracing.stop_chunk(path=str(path))
+            await context.tracing.stop_chunk(path=str(path))
             saved.append(path)
         except PlaywrightError:
             continue

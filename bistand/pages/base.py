@@ -63,7 +63,7 @@ class PortalPage:
 
     system = "system"
     login_path = "/login"
-    pool_size = 6
+    pool_size = 2
 
     def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials) -> None:
         self.context = context
@@ -73,6 +73,7 @@ class PortalPage:
         self._logged_in = False
         self.logins = 0
         self._idle: list[Page] = []
+        self._slots = asyncio.Semaphore(self.pool_size)
         """Successful logins so far: concurrent callers who saw the same count share one login."""
         self.failure_screenshots: list[bytes] = []
         """Blurred screenshots of pages that failed, for the run's failure artifacts."""
@@ -81,39 +82,66 @@ class PortalPage:
         return f"{self.base_url}{path}"
 
     async def new_page(self) -> Page:
-        """A tab from this system's pool (a new one only when all are busy).
+        """A tab from this system's pool; waits while `pool_size` tabs are in use.
 
-        Opening a tab costs a renderer start; reusing idle tabs keeps a run fast and small.
+        Opening a tab costs a renderer process; a few reused tabs per system keep a run fast and
+        its memory small. Every tab taken must be given back with `release` or `discard`.
         """
-        while self._idle:
-            page = self._idle.pop()
-            if not page.is_closed():
-                return page
-        return await self.context.new_page()
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                page = self._idle.pop()
+                if not page.is_closed():
+                    return page
+            return await self.context.new_page()
+        except BaseException:
+            self._slots.release()
+            raise
 
     async def release(self, page: Page) -> None:
-        """Give a tab back to the pool (closed when the pool is full or the tab is gone)."""
-        if page.is_closed():
-            return
-        if len(self._idle) < self.pool_size:
-            self._idle.append(page)
-        else:
-            await page.close()
+        """Give a tab back to the pool."""
+        try:
+            if not page.is_closed():
+                self._idle.append(page)
+        finally:
+            self._slots.release()
+
+    async def discard(self, page: Page) -> None:
+        """Close a tab that may be in a bad state, and free its place in the pool."""
+        try:
+            if not page.is_closed():
+                await page.close()
+        finally:
+            self._slots.release()
+
+    async def open_reusing(self, path: str, what: str = "sidan") -> Page:
+        """A logged-in tab already showing one of this system's pages, or `path` when none is.
+
+        Portals show their search form on every result page, so a reused tab can search again
+        straight away: one page load per lookup instead of two.
+        """
+        await self.ensure_logged_in()
+        page = await self.new_page()
+        if page.url.startswith(self.base_url) and not self._on_login_page(page):
+            return page
+        await self.release(page)
+        return await self.open(path, what)
 
     def _on_login_page(self, page: Page) -> bool:
         return page.url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
 
-    async def ensure_logged_in(self, seen_logins: int | None = None) -> None:
+    async def ensure_logged_in(self, seen_logins: int | None = None, page: Page | None = None) -> None:
         """Log in unless someone else already did since `seen_logins` (or at all, when None).
 
-        Many lookups start at once on a fresh or expired session; only the first logs in.
+        Many lookups start at once on a fresh or expired session; only the first logs in. A
+        caller that holds a tab passes it (`page`), so logging in never waits for a free tab.
         """
         async with self._login_lock:
             if seen_logins is None and self._logged_in:
                 return
             if seen_logins is not None and self.logins != seen_logins and self._logged_in:
                 return
-            await self._login_locked()
+            await self._login_locked(page)
 
     async def login(self, page: Page | None = None) -> None:
         """Fill the site's login form (and the TOTP step where the site has one)."""
@@ -121,7 +149,7 @@ class PortalPage:
             await self._login_locked(page)
 
     async def _login_locked(self, page: Page | None = None) -> None:
-        if True:  # keeps the body's indentation readable below
+        if True:  # noqa: SIM108 - keeps the body's indentation readable below
             own = page is None
             page = page or await self.new_page()
             try:
@@ -175,7 +203,7 @@ class PortalPage:
                 await self.capture_failure(page)
             await self._check(response, what)
             if self._on_login_page(page):
-                await self.ensure_logged_in(seen_logins=seen)
+                await self.ensure_logged_in(seen_logins=seen, page=page)
                 response = await page.goto(self.url(path))
                 await self._check(response, what)
                 if self._on_login_page(page):
@@ -183,12 +211,12 @@ class PortalPage:
             return page
         except PlaywrightTimeout as exc:
             await self.capture_failure(page)
-            await page.close()
+            await self.discard(page)
             raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
         except PlaywrightError as exc:
-            await page.close()
+            await self.discard(page)
             message = mask_personnummer_in_text(exc.message)[:120]
             raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
         except BaseException:
-            await page.close()
+            await self.discard(page)
             raise

@@ -248,9 +248,9 @@ class EServicePage(PortalPage):
         expected = f"{self._detail_path(application_id)}/attachments/"
         if not link.path.startswith(expected):
             raise ValueError("attachment link does not belong to this application")
-        if not self._logged_in:
-            await self.login()
+        await self.ensure_logged_in()
         for attempt in range(2):
+            seen = self.logins
             try:
                 response = await self.context.request.get(self.url(link.path), max_redirects=5)
             except PlaywrightTimeout as exc:
@@ -262,8 +262,7 @@ class EServicePage(PortalPage):
                     )
                 if response.url.split("?")[0].endswith("/login"):
                     if attempt == 0:
-                        self._logged_in = False
-                        await self.login()
+                        await self.ensure_logged_in(seen_logins=seen)
                         continue
                     raise ApplicationError("LOGIN_FAILED", "eservice: session not accepted for download")
                 if response.status != 200:
@@ -359,13 +358,13 @@ class EServicePage(PortalPage):
         return f"/inbox/{quote(application_id, safe='')}"
 
     async def _goto(self, page: Page, url: str, what: str) -> None:
+        seen = self.logins
         try:
             await self._check(await page.goto(url), what)
         except PlaywrightTimeout as exc:
             raise ApplicationError("TIMEOUT", f"eservice: {what} timed out") from exc
         if self._on_login_page(page):
-            self._logged_in = False
-            await self.login()
+            await self.ensure_logged_in(seen_logins=seen, page=page)
             await self._check(await page.goto(url), what)
 
     async def _rows(self, table: Locator, what: str) -> list[dict[str, Any]]:

@@ -56,12 +56,14 @@ class PaymentPortalPage(PortalPage):
     @asynccontextmanager
     async def results(self, pnr: Personnummer) -> AsyncIterator[Page]:
         """A tab showing the portal's answer to a search for `pnr`; closed on exit."""
-        page = await self.open(self.search_path, "söksidan")
+        page = await self.open_reusing(self.search_path, "söksidan")
         try:
+            seen = self.logins
+            if await page.get_by_label("Personnummer", exact=True).count() != 1:
+                await self._check(await page.goto(self.url(self.search_path)), "söksidan")
             await self._submit_search(page, pnr)
             if self._on_login_page(page):  # the session ran out between the form and the search
-                self._logged_in = False
-                await self.login()
+                await self.ensure_logged_in(seen_logins=seen, page=page)
                 await self._check(await page.goto(self.url(self.search_path)), "söksidan")
                 await self._submit_search(page, pnr)
                 if self._on_login_page(page):
