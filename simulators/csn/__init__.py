@@ -1,0 +1,1 @@
+"""Simulated system (see simulators/registry.py)."""
