@@ -6,6 +6,7 @@ Every application must end with exactly one decision basis, however the run was 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ from tests.bot_harness import bot_env, export, run_bot
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+PROGRESS = re.compile(r"^\[\d+/\d+\] ANS-")
 
 
 def run_and_kill(env: dict[str, str], after_items: int, extra_delay: float) -> str:
@@ -33,7 +36,7 @@ def run_and_kill(env: dict[str, str], after_items: int, extra_delay: float) -> s
     def pump() -> None:
         for line in process.stdout:
             seen.append(line)
-            if sum(1 for s in seen if s.startswith("[")) >= after_items:
+            if sum(1 for s in seen if PROGRESS.match(s)) >= after_items:
                 reached.set()
 
     threading.Thread(target=pump, daemon=True).start()

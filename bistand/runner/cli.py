@@ -110,7 +110,10 @@ def run(mode: str | None, items: int) -> int:
         run_dir = settings.output_dir / "work-items" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         produced = run_dir / "producer-out" / "work-items.json"
         env["RPA_OUTPUT_WORKITEM_PATH"] = str(produced)
-        env.pop("RPA_INPUT_WORKITEM_PATH", None)
+        trigger = run_dir / "producer-in" / "work-items.json"  # the producer's one (empty) input item
+        trigger.parent.mkdir(parents=True, exist_ok=True)
+        trigger.write_text('[{"payload": {}, "files": {}}]\n', encoding="utf-8")
+        env["RPA_INPUT_WORKITEM_PATH"] = str(trigger)
         started = time.perf_counter()
         code = _robot("producer", settings.output_dir / "producer", env)
         if code != 0:
