@@ -70,6 +70,8 @@ LEAN_ARGS = [
 
 def launch_args() -> list[str]:
     args = list(ROOT_ARGS) + LEAN_ARGS
+    if os.environ.get("BISTAND_PROCESS_PER_SITE", "1") == "0":
+        args.remove("--process-per-site")
     if hasattr(os, "geteuid") and os.geteuid() != 0 and not os.environ.get("CI"):
         args.remove("--no-sandbox")
     return args

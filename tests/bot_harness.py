@@ -84,3 +84,17 @@ def leaks(text: str, numbers: set[str], names: set[str]) -> list[str]:
 
 def load_world(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def subset_world(world: dict, application_ids: list[str], out: Path) -> Path:
+    """A copy of `world` with only some applications (and their expected outcomes), written to `out`.
+
+    Households, registers and frames stay whole, so every kept application reads exactly as in
+    the full world; the bot just has fewer items to process.
+    """
+    keep = set(application_ids)
+    small = dict(world)
+    small["applications"] = [a for a in world["applications"] if a["application_id"] in keep]
+    small["expected"] = {k: v for k, v in world.get("expected", {}).items() if k in keep}
+    out.write_text(json.dumps(small, ensure_ascii=False), encoding="utf-8")
+    return out

@@ -8,13 +8,14 @@ and write nothing new when run again. Automated mode decides the standard re-app
 from __future__ import annotations
 
 import json
+import shutil
 
 import openpyxl
 import pytest
 
 from bistand.pages.base import Credentials
 from simulators.common.accounts import accounts
-from tests.bot_harness import bot_env, export, leaks, load_world, log_files, run_bot, world_people
+from tests.bot_harness import bot_env, export, leaks, load_world, log_files, run_bot, subset_world, world_people
 from tests.simulator_process import Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -35,11 +36,14 @@ def support_run(tmp_path_factory, example_world_path):
     after_first = export(sims)
     summary_path = work / "output" / "run-summary.json"
     summary_after_first = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    xlsx_after_first = work / "run-summary-first.xlsx"
+    if (work / "output" / "run-summary.xlsx").exists():
+        shutil.copy(work / "output" / "run-summary.xlsx", xlsx_after_first)
     second = run_bot(env, "run")
     after_second = export(sims)
     yield {"sims": sims, "env": env, "work": work, "first": first, "second": second,
            "after_first": after_first, "after_second": after_second,
-           "summary_after_first": summary_after_first}
+           "summary_after_first": summary_after_first, "xlsx_after_first": xlsx_after_first}
     sims.stop()
 
 
@@ -106,7 +110,7 @@ def test_run_summary_counts_outcomes_and_findings(support_run, example_world):
             expected_findings[code] = expected_findings.get(code, 0) + 1
     assert summary["findings"] == dict(sorted(expected_findings.items()))
     assert 0 < summary["median_seconds"] <= summary["p95_seconds"]
-    workbook = openpyxl.load_workbook(support_run["work"] / "output" / "run-summary.xlsx")
+    workbook = openpyxl.load_workbook(support_run["xlsx_after_first"])
     assert [row[0].value for row in workbook["Ärenden"].iter_rows(min_row=2)] == [
         item["application_id"] for item in summary["per_item"]
     ]
@@ -120,13 +124,42 @@ def test_second_run_writes_nothing_new(support_run):
     assert before == after
 
 
-def test_automated_mode_decides_standard_reapplications(tmp_path, example_world_path, example_world):
-    sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(
-        reset=True)
+AUTOMATED_SAMPLE = [
+    "ANS-2026-000001", "ANS-2026-000003", "ANS-2026-000004", "ANS-2026-000014", "ANS-2026-000016",
+    "ANS-2026-000006", "ANS-2026-000010",
+]
+
+
+def eservice_view(browser_session, url: str, application_ids: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Status and message texts of each application, read through the e-service's pages."""
+    from bistand.pages.eservice import EServicePage
+
+    async def read():
+        context = await browser_session.browser.new_context()
+        try:
+            page = EServicePage(context, url, Credentials(username="robot", password=accounts("eservice")["robot"]))
+            view = {}
+            for application_id in application_ids:
+                messages = await page.messages(application_id)
+                view[application_id] = (await page.status(application_id), [m.text for m in messages])
+            return view
+        finally:
+            await context.close()
+
+    return browser_session.run(read())
+
+
+def test_automated_mode_decides_standard_reapplications(tmp_path, example_world, browser_session):
+    """Approvals (plain, capped, with assets), a reject, a first application and two manual
+    reviews: only the standard re-applications are decided, paid and told."""
+    world_path = subset_world(example_world, AUTOMATED_SAMPLE, tmp_path / "world.json")
+    world = load_world(world_path)
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
     try:
         result = run_bot(bot_env(sims, tmp_path, "automated"), "run")
         assert result.code == 0, result.output[-3000:]
         data = export(sims)
+        eservice = eservice_view(browser_session, sims.urls["eservice"], AUTOMATED_SAMPLE)
     finally:
         sims.stop()
     latest = data["latest_decision_basis"]
@@ -138,7 +171,8 @@ def test_automated_mode_decides_standard_reapplications(tmp_path, example_world_
         for payment in case["payments"]:
             paid[payment["application_id"]] = payment["amount"]
     expected_decided = {}
-    for application_id, expected in example_world["expected"].items():
+    assert set(latest) == set(AUTOMATED_SAMPLE)
+    for application_id, expected in world["expected"].items():
         got = latest[application_id]
         if application_id == "ANS-2026-000014":  # first application: blocking in automated mode
             assert got["proposal"] == "manual_review" and got["amount"] == expected["amount"]
@@ -148,3 +182,15 @@ def test_automated_mode_decides_standard_reapplications(tmp_path, example_world_
             expected_decided[application_id] = (expected["proposal"], expected["amount"])
     assert decided == expected_decided
     assert paid == {k: amount for k, (decision, amount) in expected_decided.items() if decision == "approve"}
+    for application_id in AUTOMATED_SAMPLE:
+        status, messages = eservice[application_id]
+        if application_id in expected_decided:
+            decision, amount = expected_decided[application_id]
+            assert status == "Beslutad", application_id
+            assert len(messages) == 1, application_id
+            word = "beviljad" if decision == "approve" else "avslagen"
+            assert word in messages[0] and "2026-12" in messages[0], application_id
+            if decision == "approve":
+                assert f"{amount:,}".replace(",", " ") + " kr" in messages[0]
+        else:
+            assert (status, messages) == ("Klar för beslut", []), application_id
