@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ class WorldError(Exception):
     """A world file that cannot be used; the message names the JSON path."""
 
 
-def _luhn_ok(pnr: str) -> bool:
+def luhn_ok(pnr: str) -> bool:
+    """The Luhn check digit of a 12-digit personnummer (YYYYMMDD-NNNC) is right."""
     digits = pnr.replace("-", "")[2:]
     total = 0
     for index, char in enumerate(digits[:9]):
@@ -52,7 +54,7 @@ def validate_world(world: Any) -> dict[str, Any]:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise WorldError(f"world is invalid at {first.json_path}: {first.message}{more}")
     for path, pnr in _walk_personnummer(world, "$"):
-        if not _luhn_ok(pnr):
+        if not luhn_ok(pnr):
             raise WorldError(f"world is invalid at {path}: personnummer has a bad check digit")
     cases = {h["case_number"] for h in world["households"]}
     for index, app in enumerate(world["applications"]):
@@ -96,3 +98,23 @@ def normalize_pnr(value: str) -> str:
     if len(value) == 12 and value.isdigit():
         return f"{value[:8]}-{value[8:]}"
     return value
+
+
+_PNR_INPUT = re.compile(r"^(\d{8})-?(\d{4})$")
+
+
+def valid_personnummer(text: str) -> str | None:
+    """What a portal's search field accepts: 'YYYYMMDD-NNNN' or 'YYYYMMDDNNNN' with a correct check
+    digit, normalised to 'YYYYMMDD-NNNN'; None otherwise (the portal shows its error page)."""
+    match = _PNR_INPUT.match((text or "").strip().replace(" ", ""))
+    if not match:
+        return None
+    pnr = f"{match.group(1)}-{match.group(2)}"
+    return pnr if luhn_ok(pnr) else None
+
+
+def previous_period(period: str, months_back: int) -> str:
+    """'2026-12', 3 -> '2026-09'."""
+    year, month = (int(part) for part in period.split("-"))
+    index = year * 12 + (month - 1) - months_back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -6,7 +6,6 @@ when, sökandekategori, latest activity report), or that the person is not regis
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import normalize_pnr
+from simulators.world import valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "Arbetsförmedlingen – Tjänst för kommuner"
@@ -44,15 +43,6 @@ CREATE TABLE registrations (
 """
 
 
-def valid_personnummer(text: str) -> str | None:
-    """'197002155526' or '19700215-5526' -> '19700215-5526'; None for a malformed number or bad check digit."""
-    number = normalize_pnr(text or "")
-    if not re.fullmatch(r"[0-9]{8}-[0-9]{4}", number):
-        return None
-    digits = number.replace("-", "")[2:]
-    total = sum((int(c) * 2 - 9 if int(c) * 2 > 9 else int(c) * 2) if i % 2 == 0 else int(c)
-                for i, c in enumerate(digits[:9]))
-    return number if (10 - total % 10) % 10 == int(digits[9]) else None
 
 
 def seed(world: dict[str, Any]):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import re
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -19,14 +18,13 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import _luhn_ok, person_name
+from simulators.world import person_name, previous_period, valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "A-kassan"
 TAX_RATE = 0.30
 PAY_DAY = 12
 
-PNR_INPUT = re.compile(r"^(\d{8})-?(\d{4})$")
 
 SCHEMA = """
 CREATE TABLE members (personnummer TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
@@ -39,10 +37,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-def previous_period(period: str, months_back: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + (month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def weekdays(period: str) -> list[date]:
@@ -123,12 +117,6 @@ def notice(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def valid_personnummer(text: str) -> str | None:
-    match = PNR_INPUT.match(text.strip().replace(" ", ""))
-    if not match:
-        return None
-    pnr = f"{match.group(1)}-{match.group(2)}"
-    return pnr if _luhn_ok(pnr) else None
 
 
 def create_app(ctx: SystemContext) -> FastAPI:

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import _luhn_ok, person_name
+from simulators.world import luhn_ok, person_name, previous_period
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "CSN"
@@ -40,10 +40,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-def previous_period(period: str, months_back: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + (month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def academic_year(period: str) -> str:
@@ -108,7 +104,7 @@ def valid_personnummer(text: str) -> str | None:
     digits = re.sub(r"\D", "", text)
     century = digits[:2] if len(digits) == 12 else ("20" if int(head[:2]) <= 26 else "19")
     pnr = f"{century}{head}-{tail}"
-    return pnr if _luhn_ok(pnr) else None
+    return pnr if luhn_ok(pnr) else None
 
 
 def create_app(ctx: SystemContext) -> FastAPI:

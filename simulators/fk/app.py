@@ -8,7 +8,6 @@ pagination is real; the world's application periods are never padded.
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import _luhn_ok, normalize_pnr, person_name
+from simulators.world import person_name, previous_period, valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "Försäkringskassan"
@@ -37,7 +36,6 @@ BENEFIT_LABELS = {
 # The day of the month each benefit is usually paid (for the synthetic history only).
 PAY_DAY = {"barnbidrag": 20, "underhallsstod": 24, "bostadsbidrag": 24, "sjukpenning": 25}
 
-PNR_INPUT = re.compile(r"^(\d{8})-?(\d{4})$")
 
 SCHEMA = """
 CREATE TABLE persons (personnummer TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL);
@@ -49,10 +47,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-def previous_period(period: str, months_back: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + (month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def older_history(world: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -96,13 +90,6 @@ def seed(world: dict[str, Any]):
     return run
 
 
-def valid_personnummer(text: str) -> str | None:
-    """'YYYYMMDD-NNNN' or 'YYYYMMDDNNNN' with a correct check digit, normalised; else None."""
-    match = PNR_INPUT.match(text.strip().replace(" ", ""))
-    if not match:
-        return None
-    pnr = normalize_pnr(match.group(1) + match.group(2))
-    return pnr if _luhn_ok(pnr) else None
 
 
 def create_app(ctx: SystemContext) -> FastAPI:

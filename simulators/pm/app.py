@@ -8,7 +8,6 @@ is tax free. Each person also gets a deterministic earlier history, never in an 
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import _luhn_ok, person_name
+from simulators.world import person_name, previous_period, valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "Pensionsmyndigheten"
@@ -28,7 +27,6 @@ BENEFIT_LABELS = {"pension": "Allmän pension", "bostadstillagg": "Bostadstillä
 TAX_RATE = {"pension": 0.24, "bostadstillagg": 0.0}
 PAY_DAY = 19
 
-PNR_INPUT = re.compile(r"^(\d{8})-?(\d{4})$")
 
 SCHEMA = """
 CREATE TABLE persons (personnummer TEXT PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL);
@@ -40,10 +38,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-def previous_period(period: str, months_back: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + (month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def month_name(period: str) -> str:
@@ -94,12 +88,6 @@ def seed(world: dict[str, Any]):
     return run
 
 
-def valid_personnummer(text: str) -> str | None:
-    match = PNR_INPUT.match(text.strip().replace(" ", ""))
-    if not match:
-        return None
-    pnr = f"{match.group(1)}-{match.group(2)}"
-    return pnr if _luhn_ok(pnr) else None
 
 
 def create_app(ctx: SystemContext) -> FastAPI:

@@ -10,7 +10,6 @@ the list runs over more than one page as a real one does.
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import normalize_pnr
+from simulators.world import previous_period, valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "Skatteverket – Myndighetstjänster"
@@ -43,15 +42,6 @@ CREATE INDEX declarations_pnr ON employer_declarations(personnummer, period);
 """
 
 
-def valid_personnummer(text: str) -> str | None:
-    """'198810085822' or '19881008-5822' -> '19881008-5822'; None for a malformed number or bad check digit."""
-    number = normalize_pnr(text or "")
-    if not re.fullmatch(r"[0-9]{8}-[0-9]{4}", number):
-        return None
-    digits = number.replace("-", "")[2:]
-    total = sum((int(c) * 2 - 9 if int(c) * 2 > 9 else int(c) * 2) if i % 2 == 0 else int(c)
-                for i, c in enumerate(digits[:9]))
-    return number if (10 - total % 10) % 10 == int(digits[9]) else None
 
 
 def dwelling_key(street: str, postal_code: str) -> str:
@@ -64,10 +54,6 @@ def format_postal_code(code: str) -> str:
     return f"{digits[:3]} {digits[3:]}" if len(digits) == 5 else code
 
 
-def previous_period(period: str, months_back: int) -> str:
-    year, month = (int(part) for part in period.split("-"))
-    index = year * 12 + (month - 1) - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _variation(*parts: str) -> float:
