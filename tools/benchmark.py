@@ -4,7 +4,7 @@
 
 Starts the simulators on free ports with a fresh state, runs `python -m bistand run` once,
 samples the memory of the bot's whole process tree (runner, Robot Framework, Playwright driver,
-Chromium) every 50 ms as the sum of PSS (proportional set size: shared pages split between the
+Chromium) every 250 ms as the sum of PSS (proportional set size: shared pages split between the
 processes that share them, so Chromium's processes are not counted many times over), and
 prints the figures. The simulators are not counted: they stand in for the agencies' servers.
 """
@@ -105,7 +105,7 @@ def main() -> int:
                 total = sum(pss_kib(p) for p in pids)
                 if total > peak["kib"]:
                     peak.update(kib=total, processes=len(pids))
-                done.wait(0.05)
+                done.wait(0.25)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
