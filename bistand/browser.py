@@ -48,7 +48,7 @@ def chromium_executable() -> str | None:
 # first), plus what measurably cuts Chromium's CPU per navigation on a 2-core machine
 # (tools/benchmark.py; about a quarter less): no back/forward cache, no RenderDocument swaps,
 # no per-site process isolation (the bot only visits the municipality's and agencies' own
-# systems), one renderer per site.
+# systems).
 PLAYWRIGHT_DISABLED_FEATURES = (
     "AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,"
     "HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,"
@@ -58,7 +58,6 @@ PLAYWRIGHT_DISABLED_FEATURES = (
 LEAN_ARGS = [
     f"--disable-features={PLAYWRIGHT_DISABLED_FEATURES},BackForwardCache,RenderDocument,IsolateOrigins,site-per-process",
     "--disable-site-isolation-trials",
-    "--process-per-site",
     "--disable-renderer-accessibility",
     "--disable-threaded-scrolling",
     "--disable-smooth-scrolling",
@@ -70,8 +69,8 @@ LEAN_ARGS = [
 
 def launch_args() -> list[str]:
     args = list(ROOT_ARGS) + LEAN_ARGS
-    if os.environ.get("BISTAND_PROCESS_PER_SITE", "1") == "0":
-        args.remove("--process-per-site")
+    if os.environ.get("BISTAND_PROCESS_PER_SITE", "0") == "1":
+        args.append("--process-per-site")  # low-memory mode: one renderer per site, slower
     if hasattr(os, "geteuid") and os.geteuid() != 0 and not os.environ.get("CI"):
         args.remove("--no-sandbox")
     return args
