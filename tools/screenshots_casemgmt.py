@@ -3,13 +3,15 @@
 `python tools/screenshots_casemgmt.py [--out docs/screenshots/casemgmt-case.png]`
 
 Starts the simulators on free ports with the example world in a temporary state dir, writes a
-decision basis through the page object (as the bot does) and saves the case page with the
+decision basis through the page object (as the bot does: the engine's report of the
+application, rendered by bistand.report.text) and saves the case page with the
 report unfolded. The world is synthetic; no real person appears.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -18,36 +20,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bistand.browser import BrowserSession  # noqa: E402
-from bistand.core.models import Proposal  # noqa: E402
+from bistand.core.engine import assess  # noqa: E402
+from bistand.core.models import Mode, Proposal  # noqa: E402
+from bistand.core.world_bundles import bundles_from_world  # noqa: E402
 from bistand.pages.base import Credentials  # noqa: E402
 from bistand.pages.casemgmt import CaseManagementPage, DecisionBasisForm  # noqa: E402
+from bistand.report.text import render_text  # noqa: E402
 from simulators.common.accounts import accounts  # noqa: E402
 from tests.simulator_process import EXAMPLE_WORLD, Simulators, free_base_port  # noqa: E402
 
 CASE = "EB-2026-0004"
 APPLICATION = "ANS-2026-000004"
 
-SAMPLE_REPORT = """BESLUTSUNDERLAG – ekonomiskt bistånd (försörjningsstöd)
-Ärende EB-2026-0004 · Ansökan ANS-2026-000004 · Period 2026-12
-Förslag: Bevilja 12 220 kr
-
-Riksnorm
-  Ensamstående vuxen                         3 530 kr
-  Gemensamma kostnader, 1 person             1 330 kr
-
-Skäliga kostnader utanför riksnormen
-  Hyra               yrkat 8 200 kr   tak 6 700 kr   godkänt 6 700 kr   (kapad kostnad)
-  Hushållsel         yrkat   300 kr                  godkänt   300 kr
-
-Inkomster
-  Inga inkomster yrkade eller registrerade.
-
-Noteringar
-  COST_CAPPED (ej blockerande): Hyran 8 200 kr är högre än referensramens 6 700 kr; 6 700 kr räknas.
-
-Källor: e-tjänsten 2026-11-24 08:02, Försäkringskassan, Arbetsförmedlingen, Skatteverket,
-referensram EB-2026-0004.xlsx. Underlaget är förberett av roboten; beslut fattas av handläggare.
-"""
+def real_report() -> tuple[str, int, list[str]]:
+    """The report the bot pastes for the application: the engine and renderer on the world's data."""
+    world = json.loads(Path(EXAMPLE_WORLD).read_text(encoding="utf-8"))
+    bundle = bundles_from_world(world)[APPLICATION]
+    assessment = assess(bundle, Mode.SUPPORT)
+    return render_text(bundle, assessment), assessment.amount, assessment.finding_codes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,13 +55,14 @@ def main(argv: list[str] | None = None) -> int:
                 async def shoot() -> None:
                     context = await session.context("casemgmt", viewport={"width": 1280, "height": 900})
                     casemgmt = CaseManagementPage(context, sims.urls["casemgmt"], credentials)
+                    text, amount, findings = real_report()
                     await casemgmt.write_decision_basis(CASE, DecisionBasisForm(
-                        application_id=APPLICATION, period="2026-12", proposal=Proposal.APPROVE, amount=12220,
-                        findings=["COST_CAPPED"], report_text=SAMPLE_REPORT,
+                        application_id=APPLICATION, period="2026-12", proposal=Proposal.APPROVE, amount=amount,
+                        findings=findings, report_text=text,
                     ))
                     page = await casemgmt.open(f"/arende/{CASE}", "ärendet")
                     await page.get_by_text("Visa beslutsunderlag nr 1").click()
-                    await page.get_by_text("BESLUTSUNDERLAG – ekonomiskt bistånd").wait_for()
+                    await page.locator("pre").first.wait_for()
                     await page.screenshot(path=str(out), full_page=True)
                     await page.close()
 
