@@ -53,9 +53,10 @@ class Casework:
         return work
 
     @keyword
-    def start_attempt(self, work: ItemWork) -> None:
-        """Begins a fresh trace chunk for this try (kept only if a system error happens)."""
-        self.ctx.run(tracing.start_item_chunks(self.ctx))
+    def start_attempt(self, work: ItemWork, attempt: int = 1) -> None:
+        """Begins a trace for this try when it is a retry (see bistand.bot.tracing)."""
+        if tracing.wanted(int(attempt)):
+            self.ctx.run(tracing.start_item_chunks(self.ctx))
 
     @keyword
     def end_attempt(self, work: ItemWork) -> None:

@@ -43,7 +43,7 @@ Try To Prepare Application
     [Documentation]    One try. Returns True when the item is released (done or failed for good).
     [Arguments]    ${work}    ${attempt}    ${attempts}
     TRY
-        Start Attempt    ${work}
+        Start Attempt    ${work}    ${attempt}
         Prepare Application For Decision    ${work}
         End Attempt    ${work}
         Release Input Work Item    DONE

@@ -19,11 +19,17 @@ from tests.simulator_process import ROOT, Simulators
 @dataclass
 class BotRun:
     code: int
-    output: str
+    stdout: str
+    stderr: str = ""
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
     @property
     def last_line(self) -> str:
-        lines = [line for line in self.output.splitlines() if line.strip()]
+        """The last line on standard output: the verdict."""
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
         return lines[-1] if lines else ""
 
 
@@ -47,7 +53,7 @@ def run_bot(env: dict[str, str], *args: str, timeout: float = 600) -> BotRun:
         [sys.executable, "-m", "bistand", *args], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=timeout,
     )
-    return BotRun(result.returncode, result.stdout + result.stderr)
+    return BotRun(result.returncode, result.stdout, result.stderr)
 
 
 def export(sims: Simulators) -> dict:

@@ -1,7 +1,12 @@
-"""Playwright traces per work item: recorded in chunks, kept only when an item hits a system error.
+"""Playwright traces for the tries that may end an item as a system (APPLICATION) failure.
 
-Traces hold page snapshots (so personal data) and live under output/failures/ like the reports,
-never in the log itself. Set BISTAND_TRACE=off to skip tracing entirely.
+A trace costs: recording one on every try nearly doubled the seconds per application. So by
+default (`BISTAND_TRACE=retries`) the first try of an item runs untraced; after a system error
+every further try is traced, and the trace of a failing try is saved next to the log. An item
+that ends FAILED/APPLICATION therefore always leaves the trace of its last try.
+`BISTAND_TRACE=always` traces every try, `full` also records DOM snapshots, `off` never traces.
+Traces can hold personal data (URLs, page responses): they live under output/failures/ with the
+reports, never in the log itself.
 """
 
 from __future__ import annotations
@@ -15,10 +20,16 @@ from playwright.async_api import Error as PlaywrightError
 from bistand.bot.context import RunContext
 
 _started: set[int] = set()
+_active = False
 
 
-def enabled() -> bool:
-    return os.environ.get("BISTAND_TRACE", "on-failure") != "off"
+def mode() -> str:
+    return os.environ.get("BISTAND_TRACE", "retries")
+
+
+def wanted(attempt: int) -> bool:
+    """Should this try of an item be traced?"""
+    return {"off": False, "retries": attempt > 1}.get(mode(), True)
 
 
 def _contexts(ctx: RunContext) -> dict[str, object]:
@@ -30,29 +41,32 @@ def _contexts(ctx: RunContext) -> dict[str, object]:
 
 
 async def start_item_chunks(ctx: RunContext) -> None:
-    if not enabled():
-        return
+    global _active
     for context in _contexts(ctx).values():
         tracing = context.tracing
         with contextlib.suppress(PlaywrightError):
             if id(context) not in _started:
-                await tracing.start(snapshots=True, screenshots=False, sources=False)
+                await tracing.start(snapshots=mode() == "full", screenshots=False, sources=False)
                 _started.add(id(context))
             else:
                 await tracing.start_chunk()
+    _active = True
 
 
 async def discard_item_chunks(ctx: RunContext) -> None:
-    if not enabled():
+    global _active
+    if not _active:
         return
     for context in _contexts(ctx).values():
         with contextlib.suppress(PlaywrightError):
             await context.tracing.stop_chunk()
+    _active = False
 
 
 async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
+    global _active
     saved: list[Path] = []
-    if not enabled():
+    if not _active:
         return saved
     for name, context in _contexts(ctx).items():
         path = out / f"trace-{name}.zip"
@@ -61,4 +75,5 @@ async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
             saved.append(path)
         except PlaywrightError:
             continue
+    _active = False
     return saved

@@ -25,7 +25,7 @@ class Credentials(BaseModel):
     totp_secret: SecretStr | None = None
 
 
-BLUR_ALL_TEXT = "body * { filter: blur(6px) !important; } input, textarea { color: transparent !important; }"
+BLUR_ALL_TEXT = "body * { filter: blur(9px) !important; } input, textarea { color: transparent !important; }"
 
 _AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f]|kr|sek|:-", re.IGNORECASE)
 
@@ -153,7 +153,10 @@ class PortalPage:
             own = page is None
             page = page or await self.new_page()
             try:
-                await self._check(await page.goto(self.url(self.login_path)), "inloggningssidan")
+                response = await page.goto(self.url(self.login_path))
+                if response is not None and response.status >= 500:
+                    await self.capture_failure(page)
+                await self._check(response, "inloggningssidan")
                 await page.get_by_label("Användarnamn").fill(self.credentials.username)
                 await page.get_by_label("Lösenord").fill(self.credentials.password.get_secret_value())
                 await page.get_by_role("button", name="Logga in").click()
