@@ -41,8 +41,9 @@ async def open_case(ctx: RunContext, case_number: str):
     return await casemgmt.open_case(case_number)
 
 
-async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None) -> CaseBundle:
-    """Everything one application needs, with the time each source was read."""
+async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None):
+    """Returns (CaseBundle, CaseOverview): the inputs, and what the case already holds."""
+    # Everything one application needs, with the time each source was read.
     sources: list[SourceRead] = []
     tabs = asyncio.Semaphore(MAX_OPEN_TABS)
 
@@ -105,12 +106,10 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
         overview = await case_task
     sources.append(SourceRead(system=Register.CASEMGMT, read_at=_now(), detail=case_number))
 
-    applicant_pnr = next(m.personnummer for m in form.members if m.role is Role.APPLICANT) if any(
-        m.role is Role.APPLICANT for m in form.members) else None
-    at_address = []
-    for record, folk in persons:
-        if record.personnummer == applicant_pnr:
-            at_address = folk.registered_at_address
+    applicant_pnr = next((m.personnummer for m in form.members if m.role is Role.APPLICANT), None)
+    at_address = next(
+        (folk.registered_at_address for record, folk in persons if record.personnummer == applicant_pnr), []
+    )
     application = Application(
         application_id=form.application_id, case_number=form.case_number, period=form.period,
         kind=form.kind, submitted_at=form.submitted_at, municipality=form.municipality,
@@ -118,8 +117,8 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
         bank_balance=form.bank_balance, message=form.message, attachments=list(attachments),
     )
     records = AgencyRecords(persons=[p for p, _ in persons], registered_at_address=at_address)
-    return CaseBundle(application=application, case=overview.case, frame=frame, records=records, sources=sources), \
-        overview
+    bundle = CaseBundle(application=application, case=overview.case, frame=frame, records=records, sources=sources)
+    return bundle, overview
 
 
 def form_period_start(period: str) -> date:

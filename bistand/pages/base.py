@@ -149,37 +149,37 @@ class PortalPage:
             await self._login_locked(page)
 
     async def _login_locked(self, page: Page | None = None) -> None:
-        if True:  # noqa: SIM108 - keeps the body's indentation readable below
-            own = page is None
-            page = page or await self.new_page()
-            try:
-                response = await page.goto(self.url(self.login_path))
-                if response is not None and response.status >= 500:
-                    await self.capture_failure(page)
-                await self._check(response, "inloggningssidan")
-                await page.get_by_label("Användarnamn").fill(self.credentials.username)
-                await page.get_by_label("Lösenord").fill(self.credentials.password.get_secret_value())
-                await page.get_by_role("button", name="Logga in").click()
+        """Log in on `page` (or a pooled tab); the caller holds the login lock."""
+        own = page is None
+        page = page or await self.new_page()
+        try:
+            response = await page.goto(self.url(self.login_path))
+            if response is not None and response.status >= 500:
+                await self.capture_failure(page)
+            await self._check(response, "inloggningssidan")
+            await page.get_by_label("Användarnamn").fill(self.credentials.username)
+            await page.get_by_label("Lösenord").fill(self.credentials.password.get_secret_value())
+            await page.get_by_role("button", name="Logga in").click()
+            await page.wait_for_load_state("domcontentloaded")
+            if page.url.split("?")[0].endswith("/totp"):
+                if self.credentials.totp_secret is None:
+                    raise ApplicationError("LOGIN_FAILED", f"{self.system}: asks for a code, no TOTP secret")
+                code = pyotp.TOTP(self.credentials.totp_secret.get_secret_value()).now()
+                await page.get_by_label("Säkerhetskod").fill(code)
+                await page.get_by_role("button", name="Verifiera").click()
                 await page.wait_for_load_state("domcontentloaded")
-                if page.url.split("?")[0].endswith("/totp"):
-                    if self.credentials.totp_secret is None:
-                        raise ApplicationError("LOGIN_FAILED", f"{self.system}: asks for a code, no TOTP secret")
-                    code = pyotp.TOTP(self.credentials.totp_secret.get_secret_value()).now()
-                    await page.get_by_label("Säkerhetskod").fill(code)
-                    await page.get_by_role("button", name="Verifiera").click()
-                    await page.wait_for_load_state("domcontentloaded")
-                if self._on_login_page(page):
-                    raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
-                self._logged_in = True
-                self.logins += 1
-            except PlaywrightTimeout as exc:
-                raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
-            except PlaywrightError as exc:
-                message = mask_personnummer_in_text(exc.message)[:120]
-                raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
-            finally:
-                if own:
-                    await self.release(page)
+            if self._on_login_page(page):
+                raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
+            self._logged_in = True
+            self.logins += 1
+        except PlaywrightTimeout as exc:
+            raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
+        except PlaywrightError as exc:
+            message = mask_personnummer_in_text(exc.message)[:120]
+            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
+        finally:
+            if own:
+                await self.release(page)
 
     async def _check(self, response: Response | None, what: str) -> None:
         if response is not None and response.status >= 500:
