@@ -91,10 +91,11 @@ def _verdict(summary_path: Path) -> int:
     return EXIT_OK
 
 
-def _print_paths(settings) -> None:
+def _print_paths(settings, producer: bool = True) -> None:
     out = settings.output_dir
     print(f"Reports:     {settings.reports_dir}", flush=True)
-    print(f"Logs:        {out / 'producer' / 'log.html'}  {out / 'consumer' / 'log.html'}", flush=True)
+    logs = [out / "producer" / "log.html"] if producer else []
+    print(f"Logs:        {'  '.join(str(p) for p in [*logs, out / 'consumer' / 'log.html'])}", flush=True)
     print(f"Run summary: {out / 'run-summary.json'}  {out / 'run-summary.xlsx'}", flush=True)
 
 
@@ -157,7 +158,7 @@ def replay(path: Path, mode: str | None) -> int:
     try:
         run_dir = settings.output_dir / "work-items" / ("replay-" + datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
         verdict = _consume(path.resolve(), run_dir, env, 0, _count_items(path))
-        _print_paths(settings)
+        _print_paths(settings, producer=False)
         return _verdict_last(settings, verdict)
     finally:
         lock.release()
