@@ -118,3 +118,17 @@ def previous_period(period: str, months_back: int) -> str:
     year, month = (int(part) for part in period.split("-"))
     index = year * 12 + (month - 1) - months_back
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def history_anchors(world: dict[str, Any], rows: list[dict[str, Any]]):
+    """What a portal's made-up older history must respect: the periods it may not touch (every
+    application period, and every (person, type, period) the world already has), and the
+    earliest real row per (person, type) to count back from."""
+    blocked = {application["period"] for application in world["applications"]}
+    taken = {(row["personnummer"], row["type"], row["period"]) for row in rows}
+    earliest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["personnummer"], row["type"])
+        if key not in earliest or row["period"] < earliest[key]["period"]:
+            earliest[key] = row
+    return blocked, taken, earliest

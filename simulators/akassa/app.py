@@ -17,8 +17,8 @@ from typing import Any
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
 
-from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import person_name, previous_period, valid_personnummer
+from simulators.common.web import SystemContext, connect, create_system_app, page_renderer, seed_once
+from simulators.world import history_anchors, person_name, previous_period, valid_personnummer
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "A-kassan"
@@ -37,8 +37,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-
-
 def weekdays(period: str) -> list[date]:
     """Monday to Friday of the month: the days a-kassa can compensate."""
     year, month = (int(part) for part in period.split("-"))
@@ -48,13 +46,7 @@ def weekdays(period: str) -> list[date]:
 
 def older_history(world: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """6–14 earlier months per member; days off (sick, work) make the amounts vary."""
-    blocked = {application["period"] for application in world["applications"]}
-    taken = {(row["personnummer"], row["type"], row["period"]) for row in rows}
-    earliest: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["personnummer"], row["type"])
-        if key not in earliest or row["period"] < earliest[key]["period"]:
-            earliest[key] = row
+    blocked, taken, earliest = history_anchors(world, rows)
     history = []
     for (pnr, kind), anchor in sorted(earliest.items()):
         digest = int(hashlib.sha256(f"akassa:{pnr}:{kind}".encode()).hexdigest(), 16)
@@ -117,16 +109,11 @@ def notice(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-
-
 def create_app(ctx: SystemContext) -> FastAPI:
     seed_once(ctx, SCHEMA, seed(ctx.world))
     app, templates = create_system_app(ctx, title=TITLE, package_dir=PACKAGE_DIR)
 
-    def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-        values.setdefault("user", request.session.get("user", ""))
-        values.setdefault("title", TITLE)
-        return templates.TemplateResponse(request, name, values, status_code=status_code)
+    render = page_renderer(templates, TITLE)
 
     @app.get("/", response_class=HTMLResponse)
     async def search_form(request: Request):

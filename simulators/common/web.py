@@ -104,6 +104,17 @@ def make_templates(directory: Path) -> Jinja2Templates:
     return templates
 
 
+def page_renderer(templates: Jinja2Templates, title: str):
+    """`render(request, name, status_code=200, **values)` with the logged-in user and the title."""
+
+    def render(request: Request, name: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+        values.setdefault("user", request.session.get("user", ""))
+        values.setdefault("title", title)
+        return templates.TemplateResponse(request, name, values, status_code=status_code)
+
+    return render
+
+
 # --- faults (for tests of retries; never used by the bot) ----------------------------------
 
 

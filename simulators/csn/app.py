@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
-from simulators.world import luhn_ok, person_name, previous_period
+from simulators.world import history_anchors, luhn_ok, person_name, previous_period
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TITLE = "CSN"
@@ -40,8 +40,6 @@ CREATE INDEX payments_pnr ON payments(personnummer, period);
 """
 
 
-
-
 def academic_year(period: str) -> str:
     """'2026-12' -> '2026/27'; '2027-03' -> '2026/27' (läsår runs July to June)."""
     year, month = (int(part) for part in period.split("-"))
@@ -56,13 +54,7 @@ def period_span(period: str) -> str:
 
 def older_history(world: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """6–14 earlier months per person and type, skipping July and every application period."""
-    blocked = {application["period"] for application in world["applications"]}
-    taken = {(row["personnummer"], row["type"], row["period"]) for row in rows}
-    earliest: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        key = (row["personnummer"], row["type"])
-        if key not in earliest or row["period"] < earliest[key]["period"]:
-            earliest[key] = row
+    blocked, taken, earliest = history_anchors(world, rows)
     history = []
     for (pnr, kind), anchor in sorted(earliest.items()):
         digest = int(hashlib.sha256(f"csn:{pnr}:{kind}".encode()).hexdigest(), 16)
