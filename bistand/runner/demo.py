@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from bistand.bot.config import ROOT, SYSTEMS
+from bistand.bot.config import ROOT, SYSTEMS, load_settings
 from bistand.runner import cli
 
 
@@ -85,4 +85,5 @@ def demo(world: Path, mode: str | None, base_port: int) -> int:
         except subprocess.TimeoutExpired:
             sims.kill()
         print("Simulators stopped", flush=True)
+    cli._verdict_last(load_settings(), code)  # the verdict stays the last line
     return code
