@@ -39,25 +39,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def build_apps(world: dict, state_dir: Path, reset: bool, system_urls: dict[str, str]):
     """Seed every system and return (system, app) pairs; also writes the frame workbooks."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from simulators.frames import write_frames
-    except ModuleNotFoundError:  # TODO(bootstrap): remove once simulators.frames has landed
-        print("frames    not built yet", flush=True)
-    else:
-        write_frames(world, state_dir / "frames", reset=reset)
+    from simulators.frames import write_frames
+
+    write_frames(world, state_dir / "frames", reset=reset)
     apps = []
     for system in SYSTEMS:
         ctx = SystemContext(
             name=system.key, world=world, state_dir=state_dir, reset=reset, urls=system_urls
         )
-        try:
-            create_app = factory(system)
-        except ModuleNotFoundError as exc:  # TODO(bootstrap): remove once all systems landed
-            if exc.name and exc.name.startswith("simulators."):
-                print(f"{system.key:<9} not built yet", flush=True)
-                continue
-            raise
-        apps.append((system, create_app(ctx)))
+        apps.append((system, factory(system)(ctx)))
     return apps
 
 

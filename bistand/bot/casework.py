@@ -68,7 +68,8 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
         data = await limited(eservice.download_attachment(application_id, link))
         return await asyncio.to_thread(read_attachment, link.filename, link.cost_type, data)
 
-    async def person(member) -> PersonRecords:
+    async def person(member):
+        """(the person's records, Skatteverket's folkbokföring answer) for one member."""
         pnr = member.personnummer
         age = pnr.age_on(form_period_start(form.period))
         adult_ish = age >= 15 or member.role is not Role.CHILD
