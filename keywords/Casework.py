@@ -16,14 +16,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from bistand.bot import casework, tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
-from bistand.core.models import Mode
 from bistand.core.personnummer import mask_personnummer_in_text
-
-
-class RunControlSafe:
-    @staticmethod
-    def text(error: BaseException) -> str:
-        return mask_personnummer_in_text(str(error))[:200]
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -77,7 +70,7 @@ class Casework:
                   if isinstance(result, BaseException)]
         for system, result in zip(self.ctx.settings.urls, results, strict=True):
             if isinstance(result, BaseException):
-                logger.warn(f"Could not log in to {system}: {RunControlSafe.text(result)}")
+                logger.warn(f"Could not log in to {system}: {mask_personnummer_in_text(str(result))[:200]}")
         logger.info(f"Logged in to {len(results) - len(failed)} of {len(results)} systems")
 
     @keyword
@@ -99,15 +92,6 @@ class Casework:
         automated mode, registers the decision; sets the e-service status."""
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
-        text = work.report_paths["txt"].read_text(encoding="utf-8")
-        written = self.ctx.run(casework.write_back(self.ctx, work, text))
+        written = self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
         work.written = written
         logger.info(f"{work.application_id}: wrote {', '.join(written) or 'nothing new'}")
-
-    @keyword
-    def mode(self) -> str:
-        return self.ctx.settings.mode.value
-
-    @keyword
-    def is_automated_mode(self) -> bool:
-        return self.ctx.settings.mode is Mode.AUTOMATED

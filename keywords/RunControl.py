@@ -27,7 +27,6 @@ class RunControl:
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.consecutive_system_errors = 0
-        self.attempts: dict[str, int] = {}
         self.task = ""
 
     @property
@@ -91,9 +90,9 @@ class RunControl:
     @keyword
     def back_off_before_retry(self, attempt: int) -> None:
         """Exponential back-off between tries of one item (a pause for a struggling system)."""
-        delay = self.ctx.settings.backoff_seconds * (2 ** (int(attempt) - 1))
-        logger.info(f"Retrying in {delay:.1f} s")
-        time.sleep(delay)
+        backoff = self.ctx.settings.backoff_seconds * (2 ** (int(attempt) - 1))
+        logger.info(f"Retrying in {backoff:.1f} s")
+        time.sleep(backoff)  # backoff: give a struggling system time, not a wait for a page
 
     @keyword
     def finish_item(self, work: ItemWork | None, outcome: str, message: str = "", attempts: int = 1) -> None:
