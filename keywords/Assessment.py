@@ -40,4 +40,5 @@ class Assessment:
         paths["html"].write_text(html, encoding="utf-8")
         render_pdf(html, paths["pdf"], self.ctx.browser())
         work.report_paths = paths
+        work.report_text = text
         logger.info(f"{work.application_id}: report written to {paths['html'].name}, {paths['pdf'].name}")

@@ -111,12 +111,7 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
     at_address = next(
         (folk.registered_at_address for record, folk in persons if record.personnummer == applicant_pnr), []
     )
-    application = Application(
-        application_id=form.application_id, case_number=form.case_number, period=form.period,
-        kind=form.kind, submitted_at=form.submitted_at, municipality=form.municipality,
-        members=form.members, declared_incomes=form.declared_incomes, declared_costs=form.declared_costs,
-        bank_balance=form.bank_balance, message=form.message, attachments=list(attachments),
-    )
+    application = Application(**form.model_dump(exclude={"attachments"}), attachments=list(attachments))
     records = AgencyRecords(persons=[p for p, _ in persons], registered_at_address=at_address)
     bundle = CaseBundle(application=application, case=overview.case, frame=frame, records=records, sources=sources)
     return bundle, overview

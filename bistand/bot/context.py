@@ -57,6 +57,7 @@ class ItemWork:
     assessment: Any = None
     overview: Any = None
     report_paths: dict[str, Path] = field(default_factory=dict)
+    report_text: str = ""
     written: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
