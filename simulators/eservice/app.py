@@ -408,10 +408,7 @@ def create_app(ctx: SystemContext) -> FastAPI:
     def download(request: Request, application_id: str, number: int):
         conn = db()
         try:
-            row = conn.execute(
-                "SELECT filename, media_type, content FROM attachments WHERE application_id=? AND number=?",
-                (application_id, number),
-            ).fetchone()
+            row = find_attachment(conn, application_id, number)
         finally:
             conn.close()
         if row is None:
@@ -607,10 +604,7 @@ def create_app(ctx: SystemContext) -> FastAPI:
         try:
             row = None
             if citizen_owns(conn, pnr, application_id):
-                row = conn.execute(
-                    "SELECT filename, media_type, content FROM attachments WHERE application_id=? AND number=?",
-                    (application_id, number),
-                ).fetchone()
+                row = find_attachment(conn, application_id, number)
         finally:
             conn.close()
         if row is None:
@@ -618,6 +612,13 @@ def create_app(ctx: SystemContext) -> FastAPI:
         return attachment_response(row)
 
     return app
+
+
+def find_attachment(conn: sqlite3.Connection, application_id: str, number: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT filename, media_type, content FROM attachments WHERE application_id=? AND number=?",
+        (application_id, number),
+    ).fetchone()
 
 
 def attachment_response(row: sqlite3.Row) -> Response:
