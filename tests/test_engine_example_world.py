@@ -31,13 +31,25 @@ def test_support_mode_gives_the_expected_proposal_amount_and_findings(applicatio
     assert outcome_of(assessment) == EXPECTED[application_id]
 
 
+AUTOMATED_ONLY_BLOCKING = {"FIRST_APPLICATION", "NORM_UNVERIFIED"}
+
+
 @pytest.mark.parametrize("application_id", sorted(EXPECTED))
-def test_automated_mode_differs_only_for_the_first_application(application_id):
+def test_automated_mode_sends_first_applications_and_unverified_norms_to_a_caseworker(application_id):
+    """RULES.md §5: FIRST_APPLICATION and NORM_UNVERIFIED block only in automated mode; the amount
+    stays max(result, 0), so approve and reject keep their amounts."""
     expected = dict(EXPECTED[application_id])
-    if application_id == FIRST_APPLICATION_ID:
-        assert expected["proposal"] == Proposal.APPROVE.value
+    if AUTOMATED_ONLY_BLOCKING & set(expected["findings"]):
         expected["proposal"] = Proposal.MANUAL_REVIEW.value
     assert outcome_of(assess(BUNDLES[application_id], Mode.AUTOMATED)) == expected
+
+
+def test_the_example_world_has_unverified_norms_decided_only_by_a_caseworker_in_automated_mode():
+    unverified = {app for app, outcome in EXPECTED.items() if "NORM_UNVERIFIED" in outcome["findings"]}
+    assert unverified == {"ANS-2026-000002", "ANS-2026-000003", "ANS-2026-000019"}
+    assert EXPECTED[FIRST_APPLICATION_ID]["proposal"] == Proposal.APPROVE.value
+    for application_id in unverified:
+        assert assess(BUNDLES[application_id], Mode.AUTOMATED).proposal is Proposal.MANUAL_REVIEW
 
 
 def test_an_assessment_is_deterministic_and_carries_versions():

@@ -8,8 +8,9 @@ import pytest
 
 from bistand.core.engine import assess
 from bistand.core.errors import ApplicationError
+from bistand.core.models import Mode, Proposal
 from bistand.core.norm import load_norm_table
-from bistand.core.rules.norm_rules import child_band
+from bistand.core.rules.norm_rules import child_band, norm_lines, unverified_norm_values
 from tests.builders import born_years_before, household
 
 PERIOD = "2026-12"
@@ -206,3 +207,74 @@ def test_every_norm_value_has_a_status_and_a_source():
         values = [*table.children.values(), *table.adults.values(), *table.common.values()]
         assert len(values) == 8 + 2 + 7
         assert all(v.status in ("official", "derived") and v.source for v in values)
+
+
+# --- NORM_UNVERIFIED: derived figures never decide (RULES.md §2, §5) ---------------------------------
+
+def unverified(assessment):
+    return [f for f in assessment.findings if f.code == "NORM_UNVERIFIED"]
+
+
+def table_with(**statuses: str):
+    """The 2026 table with every value official except the keys given (`common_6="derived"`)."""
+    def value(key, current):
+        return current.model_copy(update={"status": statuses.get(key, "official")})
+    return TABLE.model_copy(update={
+        "children": {band: value(f"children_{band}", v) for band, v in TABLE.children.items()},
+        "adults": {kind: value(f"adults_{kind}", v) for kind, v in TABLE.adults.items()},
+        "common": {size: value(f"common_{size}", v) for size, v in TABLE.common.items()},
+    })
+
+
+def test_a_single_person_on_official_figures_has_no_unverified_norm():
+    assessment = assess(household().build(), Mode.AUTOMATED)
+    assert TABLE.adults["single"].status == TABLE.common[1].status == "official"
+    assert unverified(assessment) == []
+
+
+def test_a_couple_on_derived_figures_is_informed_in_support_mode_and_names_the_values():
+    assessment = assess(household(single=False).build(), Mode.SUPPORT)
+    (found,) = unverified(assessment)
+    assert not found.blocking
+    assert found.data["values"] == "adults.couple 7 100 kr, common.2 1 410 kr"
+    assert "7 100 kr" in found.message and "2026" in found.message
+    assert assessment.proposal is Proposal.APPROVE
+
+
+def test_a_derived_figure_blocks_an_automated_decision():
+    assessment = assess(household(single=False).build(), Mode.AUTOMATED)
+    (found,) = unverified(assessment)
+    assert found.blocking
+    assert assessment.proposal is Proposal.MANUAL_REVIEW
+    assert assessment.amount == max(assessment.result, 0)
+
+
+def test_a_household_of_nine_rests_on_common_seven_and_six():
+    lines, _ = norm_lines(household().with_children(8, age=12).build().application, table_with(common_6="derived"))
+    assert list(unverified_norm_values(lines, table_with(common_6="derived"))) == ["common.6"]
+    assert list(unverified_norm_values(lines, table_with(common_7="derived"))) == ["common.7"]
+    assert unverified_norm_values(lines, table_with()) == {}
+
+
+def test_a_household_of_seven_does_not_rest_on_common_six():
+    lines, _ = norm_lines(household().with_children(6, age=12).build().application, TABLE)
+    assert unverified_norm_values(lines, table_with(common_6="derived")) == {}
+    assert list(unverified_norm_values(lines, table_with(common_7="derived"))) == ["common.7"]
+
+
+def test_a_child_outside_the_norm_does_not_make_the_norm_unverified():
+    application = household().with_child(3, lunch_at_home=True).build().application
+    lines, _ = norm_lines(application, TABLE)
+    assert unverified_norm_values(lines, table_with(children_3="derived")) == {}
+    assert list(unverified_norm_values(lines, table_with(common_2="derived"))) == ["common.2"]
+
+
+def test_each_childs_band_is_checked():
+    application = household().with_child(12).with_child(8).build().application
+    lines, _ = norm_lines(application, TABLE)
+    assert list(unverified_norm_values(lines, table_with(**{"children_7-10": "derived"}))) == ["children.7-10"]
+
+
+def test_the_official_2023_table_never_raises_norm_unverified():
+    assessment = assess(household(period="2023-05", single=False).with_children(7, age=9).build(), Mode.AUTOMATED)
+    assert unverified(assessment) == []

@@ -22,10 +22,10 @@ from bistand.core.rules.checks import (
 from bistand.core.rules.costs import cost_lines
 from bistand.core.rules.household import household_structure_findings
 from bistand.core.rules.incomes import asset_excess, income_lines
-from bistand.core.rules.norm_rules import norm_lines
+from bistand.core.rules.norm_rules import norm_lines, norm_unverified_findings
 from bistand.core.rules.result import calculate_result, propose
 
-RULES_VERSION = "2026.11-1"
+RULES_VERSION = "2026.11-2"
 
 
 def _finding_order(found: Finding) -> tuple:
@@ -56,6 +56,7 @@ def assess(bundle: CaseBundle, mode: Mode = Mode.SUPPORT, *, now: datetime | Non
     findings += studies_findings(application, bundle.records)
     findings += expected_income_findings(application, frame, bundle.records)
     findings += first_application_findings(application, mode)
+    findings += norm_unverified_findings(lines_norm, table, mode)
     findings = sort_findings(findings)
 
     norm_total = sum(line.amount for line in lines_norm)

@@ -102,6 +102,8 @@ FINDING_TITLES: dict[str, str] = {
     "STUDIES": "Studiemedel under perioden",
     "EXPECTED_INCOME_MISSING": "Förväntad inkomst saknas",
     "FIRST_APPLICATION": "Nyansökan",
+    "HOUSEHOLD_UNCLEAR": "Hushållet kan inte bedömas",
+    "NORM_UNVERIFIED": "Normbelopp inte kontrollerade mot SFS",
 }
 
 DATA_KEY_LABELS: dict[str, str] = {
@@ -146,6 +148,9 @@ DATA_KEY_LABELS: dict[str, str] = {
     "expected_amount": "förväntat belopp",
     "af_known": "känd hos Arbetsförmedlingen",
     "problem": "problem",
+    "values": "härledda belopp",
+    "norm_year": "normår",
+    "birth_date": "födelsedatum",
 }
 
 AMOUNT_KEY_PARTS = (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bistand.core.models import Application, Finding, Member, NormLine, Register, Role
+from bistand.core.models import Application, Finding, Member, Mode, NormLine, Register, Role
 from bistand.core.norm import NormTable, NormValue
-from bistand.core.rules.common import finding
+from bistand.core.rules.common import finding, kr
 from bistand.core.rules.household import age_on_period_start, is_born_by_period_start, members_in_household_size
 
 OLDEST_CHILD_AGE = 20
@@ -121,3 +121,43 @@ def norm_lines(application: Application, table: NormTable) -> tuple[list[NormLin
             findings.append(out_of_scope)
     lines.append(common_norm_line(application, table))
     return lines, findings
+
+
+def _values_behind(line: NormLine, table: NormTable) -> list[tuple[str, NormValue]]:
+    """The table values a counted norm line is built from, by key (common.7+ rests on common.7 and common.6)."""
+    if line.status == "not_counted" or not line.table_key:
+        return []
+    group, _, key = line.table_key.partition(".")
+    if group == "adults":
+        return [(line.table_key, table.adults[key])]
+    if group == "children":
+        return [(line.table_key, table.child(key))]
+    if key == "7+":
+        return [("common.7", table.common[7]), ("common.6", table.common[6])]
+    return [(line.table_key, table.common[int(key)])]
+
+
+def unverified_norm_values(lines: list[NormLine], table: NormTable) -> dict[str, NormValue]:
+    """Every `derived` table value this household's norm is built from, by table key, in line order."""
+    unverified: dict[str, NormValue] = {}
+    for line in lines:
+        for key, value in _values_behind(line, table):
+            if value.status != "official":
+                unverified.setdefault(key, value)
+    return unverified
+
+
+def norm_unverified_findings(lines: list[NormLine], table: NormTable, mode: Mode) -> list[Finding]:
+    """RULES.md §2, §5: NORM_UNVERIFIED when any value the norm is built from is not `official`
+    (the adults' value, each child's band, the common costs for the size, and common[7] and
+    common[6] above 7 members); blocking in automated mode, informational in support mode."""
+    unverified = unverified_norm_values(lines, table)
+    if not unverified:
+        return []
+    values = ", ".join(f"{key} {kr(value.amount)}" for key, value in unverified.items())
+    count = len(unverified)
+    what = "är härlett" if count == 1 else "är härledda"
+    message = (f"Normen för {table.year} bygger på {count} belopp som {what} och inte kontrollerade mot "
+               f"den publicerade tabellen (SFS): {values}. Kontrollera beloppen innan beslut.")
+    return [finding("NORM_UNVERIFIED", message, Register.NORM, blocking=mode is Mode.AUTOMATED,
+                    norm_year=table.year, values=values, mode=mode.value)]
