@@ -12,7 +12,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bistand.core.models import Assessment, CaseBundle
 from bistand.report import TEMPLATE_DIR, build_view
-from bistand.report.labels import format_kr_html
+from bistand.report.labels import DEFAULT_GUIDELINE, format_kr_html
+from bistand.report.plural import plural
 
 
 @lru_cache(maxsize=1)
@@ -25,10 +26,11 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
     )
     env.filters["kr"] = format_kr_html
+    env.globals["count"] = plural
     return env
 
 
-def render_html(bundle: CaseBundle, assessment: Assessment) -> str:
+def render_html(bundle: CaseBundle, assessment: Assessment, guideline: str = DEFAULT_GUIDELINE) -> str:
     """The decision basis as a standalone HTML document (RULES.md §7)."""
-    view = build_view(bundle, assessment)
+    view = build_view(bundle, assessment, guideline)
     return _environment().get_template("report.html.j2").render(v=view)
