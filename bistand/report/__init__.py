@@ -250,7 +250,7 @@ class ReportView:
         if self.decided_by_robot:
             return ("Beslutet är fattat automatiskt av roboten med stöd av socialnämndens delegationsordning "
                     "(automatiserat beslut av en återansökan utan blockerande noteringar).")
-        return "Roboten har förberett underlaget; beslutet fattas av en handläggare."
+        return "Beslutet fattas av en handläggare."
 
 
 def _people_index(bundle: CaseBundle) -> dict[str, tuple[str, str]]:
@@ -298,6 +298,14 @@ CODE_VALUE_LABELS: dict[str, dict] = {
     "kind": KIND_LABELS,
     **DATA_VALUE_LABELS,
 }
+
+
+_UNGROUPED_KR = re.compile(r"(?<![\d ])\d{4,}(?= kr\b)")
+
+
+def _group_amounts(text: str) -> str:
+    """`2820 kr` in a rule's note becomes `2 820 kr`, as every amount in the report."""
+    return _UNGROUPED_KR.sub(lambda match: format_kr(int(match.group(0)))[:-3], text)
 
 
 def _frame_info(bundle: CaseBundle) -> FrameInfo:
@@ -349,7 +357,7 @@ def build_view(bundle: CaseBundle, assessment: Assessment, guideline: str = DEFA
             amount=line.amount,
             status=label(NORM_STATUS_LABELS, line.status),
             status_code=line.status,
-            note=clean_text(line.note),
+            note=_group_amounts(clean_text(line.note)),
         )
         for line in assessment.norm_lines
     ]
