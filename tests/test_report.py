@@ -49,6 +49,7 @@ def kronor(amount: int) -> str:
 
 def flat(text: str) -> str:
     """Text with markup and line wrapping removed, so a wrapped sentence can be found whole."""
+    text = re.sub(r"</?code[^>]*>", "", text)  # inline: a key set small reads as part of its sentence
     text = html_lib.unescape(re.sub(r"<[^>]+>", " ", text)).replace("\u00a0", " ")
     return " ".join(text.split())
 
