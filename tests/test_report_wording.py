@@ -314,3 +314,23 @@ def test_a_cost_that_needs_a_document_keeps_the_dash_when_none_was_read():
     bundle, assessment = assessed(fresh().with_cost("hyra", 6000, attachments=()).with_cap("hyra", 7000).build())
     row = next(line for line in render_text(bundle, assessment).splitlines() if line.strip().startswith("Hyra"))
     assert "krävs ej" not in row and "–" in row
+
+
+def test_the_count_of_marked_rows_agrees_in_number(example_reports):
+    counts = set()
+    for key, (_, assessment, text, page) in example_reports.items():
+        derived = sum(1 for line in assessment.norm_lines if line.status == "derived")
+        if derived:
+            counts.add(derived)
+            phrase = "1 rad markerad" if derived == 1 else f"{derived} rader markerade"
+            assert phrase in " ".join(text.split()), key
+            assert phrase in visible_html(page), key
+    assert counts and 1 not in counts  # the example world has only plural counts; the singular is below
+
+
+def test_one_marked_row_is_singular():
+    bundle, assessment = assessed(fresh().with_child(12).build())  # only common.2 is derived
+    assert [line.table_key for line in assessment.norm_lines if line.status == "derived"] == ["common.2"]
+    text, page = render_text(bundle, assessment), render_html(bundle, assessment)
+    assert "1 rad markerad" in " ".join(text.split()) and "1 rad markerade" not in text
+    assert "1 rad markerad" in visible_html(page) and "1 rad markerade" not in page
