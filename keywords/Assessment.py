@@ -32,8 +32,9 @@ class Assessment:
         """Plain text (for the case-management system), HTML and PDF under output/reports/."""
         out = self.ctx.settings.reports_dir
         out.mkdir(parents=True, exist_ok=True)
-        text = render_text(work.bundle, work.assessment)
-        html = render_html(work.bundle, work.assessment)
+        guideline = self.ctx.settings.guideline
+        text = render_text(work.bundle, work.assessment, guideline)
+        html = render_html(work.bundle, work.assessment, guideline)
         paths = {"txt": out / f"{work.application_id}.txt", "html": out / f"{work.application_id}.html",
                  "pdf": out / f"{work.application_id}.pdf"}
         paths["txt"].write_text(text, encoding="utf-8")

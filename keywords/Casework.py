@@ -17,6 +17,7 @@ from bistand.bot import casework, tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.report.plural import plural
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -71,7 +72,7 @@ class Casework:
         for system, result in zip(self.ctx.settings.urls, results, strict=True):
             if isinstance(result, BaseException):
                 logger.warn(f"Could not log in to {system}: {mask_personnummer_in_text(str(result))[:200]}")
-        logger.info(f"Logged in to {len(results) - len(failed)} of {len(results)} systems")
+        logger.info(f"Logged in to {len(results) - len(failed)} of {plural(len(results), 'system')}")
 
     @keyword
     def read_case_from_all_systems(self, work: ItemWork) -> None:
@@ -83,8 +84,8 @@ class Casework:
         if bundle.application.period != work.period:
             raise BusinessError("PERIOD_MISMATCH", f"{work.application_id}: period differs from the work item")
         work.bundle, work.overview = bundle, overview
-        logger.info(f"Read {work.application_id}: {len(bundle.application.members)} members, "
-                    f"{len(bundle.application.attachments)} attachments, frame {bundle.frame.status.value}")
+        logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
+                    f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
 
     @keyword
     def write_decision_basis(self, work: ItemWork) -> None:

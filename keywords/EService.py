@@ -6,6 +6,7 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 
 from bistand.bot.context import RunContext
+from bistand.report.plural import plural
 
 QUEUED_STATUS = "Under handläggning"
 
@@ -41,7 +42,7 @@ class EService:
         payloads += [{"application_id": e.application_id, "case_number": e.case_number, "period": e.period}
                      for e in resumed]
         logger.info(f"{len(rows)} new in the inbox, {len(fresh)} queued now, {len(resumed)} resumed")
-        logger.console(f"Producer: {len(fresh)} new applications, {len(resumed)} unfinished resumed")
+        logger.console(f"Producer: {plural(len(fresh), 'new application')}, {len(resumed)} unfinished resumed")
         return payloads
 
     @keyword

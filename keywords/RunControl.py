@@ -15,6 +15,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.report.plural import plural
 
 ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*)$", re.DOTALL)
 
@@ -116,7 +117,8 @@ class RunControl:
             self.consecutive_system_errors += 1
             limit = self.ctx.settings.max_consecutive_system_errors
             if self.consecutive_system_errors >= limit:
-                reason = f"{self.consecutive_system_errors} system errors in a row (limit {limit}): last {code}"
+                errors = plural(self.consecutive_system_errors, "system error")
+                reason = f"{errors} in a row (limit {limit}): last {code}"
                 self.summary.stopped_reason = reason
                 BuiltIn().fatal_error(f"Run stopped: {reason}")
         else:

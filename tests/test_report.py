@@ -49,6 +49,7 @@ def kronor(amount: int) -> str:
 
 def flat(text: str) -> str:
     """Text with markup and line wrapping removed, so a wrapped sentence can be found whole."""
+    text = re.sub(r"</?code[^>]*>", "", text)  # inline: a key set small reads as part of its sentence
     text = html_lib.unescape(re.sub(r"<[^>]+>", " ", text)).replace("\u00a0", " ")
     return " ".join(text.split())
 
@@ -107,7 +108,9 @@ def figures(bundle, assessment) -> list[str]:
         if line.source_register is not None:
             expected.append(REGISTER_NAMES[line.source_register.value])
     for finding in assessment.findings:
-        expected += [finding.code, " ".join(finding.message.split())]
+        # A norm table key in a message is shown after its Swedish words: "Barn 4–6 år (children.4-6)".
+        parts = re.split(r"\b((?:adults|children|common)\.[\w+-]+)", " ".join(finding.message.split()))
+        expected += [finding.code, *(f"({part})" if index % 2 else part.strip() for index, part in enumerate(parts))]
         expected += [kronor(v) for k, v in finding.data.items() if isinstance(v, int) and "amount" in k]
     return expected
 
@@ -146,8 +149,11 @@ def test_the_text_report_shows_each_cost_declared_document_cap_and_approved_in_o
 
 
 def test_every_text_report_fits_78_columns_and_a_text_area(texts):
-    too_wide = {app_id: max(len(line) for line in text.splitlines()) for app_id, text in texts.items()}
-    assert {app_id: width for app_id, width in too_wide.items() if width > 78} == {}
+    """Only a single token longer than a line (ANS-…18's hostile 226-letter "word") may pass 78: it is kept whole."""
+    too_wide = {app_id: [line for line in text.splitlines()
+                         if len(line) > 78 and len(line.removeprefix("  | ").split()) > 1]
+                for app_id, text in texts.items()}
+    assert {app_id: lines for app_id, lines in too_wide.items() if lines} == {}
     assert max(len(text) for text in texts.values()) < 12_000
 
 
@@ -252,7 +258,7 @@ def test_a_big_household_with_a_long_message_still_fits_the_text_area():
     bundle = big_household_bundle(HOSTILE)
     text = render_text(bundle, assess(bundle, now=NOW))
     assert len(text) < 12_000
-    assert max(len(line) for line in text.splitlines()) <= 78
+    assert max(len(line) for line in text.splitlines() if len(line.removeprefix("  | ").split()) > 1) <= 78
     assert re.search(r"\[… avkortat, \d+ tecken till\]", text)
     assert "Aleksandra-Marianne Johansson-Wikström" in flat(text)
 

@@ -88,7 +88,58 @@ def test_an_application_without_a_norm_table_gets_an_error_and_the_others_are_as
     assert len(assessed) == 19
     assert all(o["proposal"] == world["expected"][app_id]["proposal"] for app_id, o in assessed.items())
     assert not (out / f"{FAILING_APPLICATION}.txt").exists()
-    assert f"{FAILING_APPLICATION}  FEL" in done.stdout
+    assert f"{FAILING_APPLICATION}  FEL" in done.stderr
+
+
+def test_a_household_of_two_partners_without_an_applicant_is_reported_and_stops_nothing(world, tmp_path):
+    """Issue 7 §6: the report renders HOUSEHOLD_UNCLEAR; every application gets its outcome."""
+    changed = json.loads(json.dumps(world))
+    household = next(h for h in changed["households"] if h["case_number"] == "EB-2026-0003")
+    assert [m["role"] for m in household["members"]] == ["applicant", "partner"]
+    household["members"][0]["role"] = "partner"
+    world_file = tmp_path / "no-applicant.json"
+    world_file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bistand", "report", "--world", str(world_file), "--out", str(out), "--no-pdf"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcomes = json.loads((out / "outcomes.json").read_text(encoding="utf-8"))
+    assert set(outcomes) == {a["application_id"] for a in changed["applications"]}
+    unclear = outcomes[FAILING_APPLICATION]
+    assert unclear["proposal"] == "manual_review"
+    assert "HOUSEHOLD_UNCLEAR" in unclear["findings"]
+    text = (out / f"{FAILING_APPLICATION}.txt").read_text(encoding="utf-8")
+    assert "Sökande saknas" in text
+    assert "Hushållet kan inte bedömas (HOUSEHOLD_UNCLEAR)" in text
+    assert "antalet sökande är inte exakt en" in text
+    assert "Sökande saknas" in (out / f"{FAILING_APPLICATION}.html").read_text(encoding="utf-8")
+
+
+def test_an_application_whose_report_fails_gets_an_error_line_with_the_personnummer_masked(world, tmp_path, capsys,
+                                                                                              monkeypatch):
+    """A failure after the assessment (here: the text renderer) is still one application's error."""
+    from bistand.cli import report as cli
+    from bistand.report import text as text_module
+
+    original = text_module.render_text
+
+    def failing(bundle, assessment, guideline):
+        if bundle.application.application_id == FAILING_APPLICATION:
+            raise ValueError(f"cannot render {bundle.application.members[0].personnummer.full}")
+        return original(bundle, assessment, guideline)
+
+    monkeypatch.setattr(text_module, "render_text", failing)
+    outcomes = cli.assess_world(world, tmp_path, cli.Mode.SUPPORT, pdf=False)
+
+    err = capsys.readouterr().err
+    assert set(outcomes[FAILING_APPLICATION]) == {"error"}
+    assert len([o for o in outcomes.values() if "proposal" in o]) == 19
+    assert f"{FAILING_APPLICATION}  FEL: ValueError: cannot render" in err
+    assert not re.search(r"\d{8}-\d{4}", err + json.dumps(outcomes))
 
 
 def test_an_unreadable_world_file_exits_with_2(tmp_path):

@@ -61,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                         findings=findings, report_text=text,
                     ))
                     page = await casemgmt.open(f"/arende/{CASE}", "ärendet")
-                    await page.get_by_text("Visa beslutsunderlag nr 1").click()
-                    await page.locator("pre").first.wait_for()
+                    await page.get_by_role("heading", name="Beslutsunderlag nr 1", exact=False).wait_for()
                     await page.screenshot(path=str(out), full_page=True)
                     await page.close()
 

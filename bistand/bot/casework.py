@@ -28,6 +28,7 @@ from bistand.core.models import (
     SourceRead,
 )
 from bistand.core.personnummer import InvalidPersonnummer
+from bistand.report.plural import plural
 
 MAX_OPEN_TABS = 8
 
@@ -100,7 +101,7 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
     attachments, persons = await asyncio.gather(attachments_task, persons_task)
     read_at = _now()
     for system in (Register.FK, Register.CSN, Register.PM, Register.AKASSA, Register.AF, Register.SKV):
-        sources.append(SourceRead(system=system, read_at=read_at, detail=f"{len(persons)} personer"))
+        sources.append(SourceRead(system=system, read_at=read_at, detail=plural(len(persons), "person", "personer")))
     frame = await frame_task
     sources.append(SourceRead(system=Register.FRAME, read_at=_now(), detail=frame.file_name or case_number))
     if case_task is not None:

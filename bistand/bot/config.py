@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from bistand.core.models import Mode
+from bistand.report.labels import DEFAULT_GUIDELINE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULTS = ROOT / "resources" / "config.yaml"
@@ -26,6 +27,8 @@ class Settings(BaseModel):
     max_consecutive_system_errors: int = Field(5, ge=1)
     page_timeout_ms: int = Field(15000, ge=1000)
     headless: bool = True
+    guideline: str = DEFAULT_GUIDELINE
+    """The municipality's guideline the report's footer names beside the rules' version."""
 
     @property
     def reports_dir(self) -> Path:
@@ -42,6 +45,7 @@ _ENV = {
     "max_consecutive_system_errors": "BISTAND_MAX_CONSECUTIVE_ERRORS",
     "page_timeout_ms": "BISTAND_PAGE_TIMEOUT_MS",
     "headless": "BISTAND_HEADLESS",
+    "guideline": "BISTAND_GUIDELINE",
 }
 
 

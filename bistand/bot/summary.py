@@ -17,6 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
+from bistand.report.plural import plural
+
 Outcome = Literal["DONE", "BUSINESS", "APPLICATION"]
 
 
@@ -87,9 +89,9 @@ class RunSummary(BaseModel):
     def console_lines(self) -> list[str]:
         counts = self.outcome_counts
         lines = [
-            f"Run summary ({self.mode}): {len(self.items)} items: "
-            f"{counts.get('DONE', 0)} done, {counts.get('BUSINESS', 0)} business failures, "
-            f"{counts.get('APPLICATION', 0)} system failures",
+            f"Run summary ({self.mode}): {plural(len(self.items), 'item')}: "
+            f"{counts.get('DONE', 0)} done, {plural(counts.get('BUSINESS', 0), 'business failure')}, "
+            f"{plural(counts.get('APPLICATION', 0), 'system failure')}",
             f"  proposals: {', '.join(f'{k} {v}' for k, v in sorted(self.proposal_counts.items())) or '-'}",
             f"  findings:  {', '.join(f'{k} {v}' for k, v in self.finding_counts.items()) or '-'}",
             f"  seconds per application: median {self.median_seconds:.2f}, p95 {self.percentile(0.95):.2f}",

@@ -3,14 +3,15 @@
 Assesses every application of a world file offline (no simulators, no portals) and writes, per
 application, `<id>.txt`, `<id>.html` and `<id>.pdf`, plus `outcomes.json` in the format of the
 world's `expected`. An application that cannot be assessed (e.g. no norm table for its year) gets
-`{"error": ...}` and the others are still assessed. Exit code 0 when all were assessed, 1 when any
-failed, 2 when the world file cannot be read.
+`{"error": ...}` (and a line on stderr) and the others are still assessed. Exit code 0 when all
+were assessed, 1 when any failed, 2 when the world file cannot be read.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from bistand.core.errors import BistandError
 from bistand.core.models import Mode, Proposal
 from bistand.core.personnummer import mask_personnummer_in_text
-from bistand.report.labels import PROPOSAL_LABELS
+from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,14 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="directory for the reports and outcomes.json")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SUPPORT.value)
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDFs (no browser needed)")
+    parser.add_argument("--guideline", default=os.environ.get("BISTAND_GUIDELINE") or DEFAULT_GUIDELINE,
+                        help="the municipality's guideline named in the report's footer "
+                             "(default: $BISTAND_GUIDELINE or %(default)r)")
     return parser
 
 
 def _error_text(exc: Exception) -> str:
-    """A message for outcomes.json that names the problem and never holds a personnummer."""
-    if isinstance(exc, BistandError):
-        return f"{exc.code}: {exc.message}"
-    return mask_personnummer_in_text(f"{type(exc).__name__}: {exc}").splitlines()[0]
+    """One line for outcomes.json and the console that names the problem and never holds a personnummer."""
+    text = f"{exc.code}: {exc.message}" if isinstance(exc, BistandError) else f"{type(exc).__name__}: {exc}"
+    return (mask_personnummer_in_text(text).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class _PdfPrinter:
@@ -56,8 +59,13 @@ class _PdfPrinter:
             self.session.close()
 
 
-def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True) -> dict[str, dict[str, Any]]:
-    """Write every application's report files under `out`; return application_id → outcome or error."""
+def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
+                 guideline: str = DEFAULT_GUIDELINE) -> dict[str, dict[str, Any]]:
+    """Write every application's report files under `out`; return application_id → outcome or error.
+
+    Each application is read, assessed, rendered and printed inside its own error handling: one
+    that fails gets `{"error": ...}` in outcomes.json and a line on stderr (personnummer masked).
+    """
     from bistand.core.engine import assess
     from bistand.core.world_bundles import bundle_from_world, outcome_of
     from bistand.report.html import render_html
@@ -68,20 +76,20 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True)
     printer = _PdfPrinter() if pdf else None
     try:
         for raw in world.get("applications", []):
-            application_id = str(raw.get("application_id", "?"))
-            try:
+            application_id = str(raw.get("application_id", "?")) if isinstance(raw, dict) else "?"
+            try:  # everything for one application, the report included: one bad one must not stop the others
                 bundle = bundle_from_world(world, raw)
                 assessment = assess(bundle, mode)
-            except Exception as exc:  # one bad application must not stop the others
+                text = render_text(bundle, assessment, guideline)
+                html = render_html(bundle, assessment, guideline)
+                (out / f"{application_id}.txt").write_text(text, encoding="utf-8")
+                (out / f"{application_id}.html").write_text(html, encoding="utf-8")
+                if printer is not None:
+                    printer.print(html, out / f"{application_id}.pdf")
+            except Exception as exc:
                 outcomes[application_id] = {"error": _error_text(exc)}
-                shown = _error_text(exc) if isinstance(exc, BistandError) else type(exc).__name__
-                print(f"{application_id}  FEL: {shown}")
+                print(f"{application_id}  FEL: {_error_text(exc)[:200]}", file=sys.stderr)
                 continue
-            html = render_html(bundle, assessment)
-            (out / f"{application_id}.txt").write_text(render_text(bundle, assessment), encoding="utf-8")
-            (out / f"{application_id}.html").write_text(html, encoding="utf-8")
-            if printer is not None:
-                printer.print(html, out / f"{application_id}.pdf")
             outcomes[application_id] = outcome_of(assessment)
             print(f"{application_id}  {PROPOSAL_LABELS[Proposal(assessment.proposal)]}")
     finally:
@@ -98,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
         return 2
-    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf)
+    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=args.guideline)
     failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
     print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
     return 1 if failed else 0

@@ -15,15 +15,19 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bistand.core.models import Assessment, CaseBundle, FrameStatus, Proposal
+from bistand.core.models import Assessment, CaseBundle, FrameStatus, Member, Mode, Proposal, Role
 from bistand.core.personnummer import Personnummer
+from bistand.core.rules.costs import PROOF_REQUIRED
 from bistand.report.labels import (
     COST_LABELS,
     DATA_KEY_LABELS,
+    DATA_VALUE_LABELS,
+    DEFAULT_GUIDELINE,
     FINDING_TITLES,
     INCOME_LABELS,
     KIND_LABELS,
     MODE_LABELS,
+    NO_PROOF_NOTE,
     NORM_STATUS_LABELS,
     PROPOSAL_LABELS,
     REGISTER_LABELS,
@@ -31,6 +35,8 @@ from bistand.report.labels import (
     format_kr,
     is_amount_key,
     label,
+    norm_key_label,
+    with_norm_key_labels,
 )
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "resources" / "templates"
@@ -102,10 +108,17 @@ class NormRow:
     label: str
     person: Person | None
     table_key: str
+    key_label: str
+    """Swedish words for the table key ('Vuxen ensamstående' for adults.single)."""
     amount: int
     status: str
     status_code: str
     note: str
+
+    @property
+    def unverified(self) -> bool:
+        """A derived figure: the caseworker must check it against the year's SFS."""
+        return self.status_code == "derived"
 
 
 @dataclass
@@ -116,6 +129,8 @@ class CostRow:
     cap: int | None
     approved: int
     note: str
+    proof_required: bool = True
+    """False for the types RULES.md §3.1 approves without a document (home insurance, union fee, ...)."""
 
 
 @dataclass
@@ -191,12 +206,16 @@ class ReportView:
     submitted_at: str
     municipality: str
     applicant: Person
+    applicant_missing: bool
+    """No single applicant (HOUSEHOLD_UNCLEAR): `applicant` is the first member, or empty."""
     members: list[Person]
     proposal: str
     proposal_code: str
     amount: int
     mode: str
     mode_code: str
+    decided_by_robot: bool
+    """The robot decided (automated mode, a reapplication, no blocking finding): a decision, not a proposal."""
     norm_year: int
     norm_rows: list[NormRow]
     norm_has_derived: bool
@@ -218,7 +237,20 @@ class ReportView:
     bot_version: str
     rules_version: str
     assessed_at: str
+    guideline: str
     attachments: list[str] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        return "Beslut" if self.decided_by_robot else "Förslag till beslut"
+
+    @property
+    def decided_by(self) -> str:
+        """Who decides, in one sentence the caseworker can quote."""
+        if self.decided_by_robot:
+            return ("Beslutet är fattat automatiskt av roboten med stöd av socialnämndens delegationsordning "
+                    "(automatiserat beslut av en återansökan utan blockerande noteringar).")
+        return "Beslutet fattas av en handläggare."
 
 
 def _people_index(bundle: CaseBundle) -> dict[str, tuple[str, str]]:
@@ -251,6 +283,10 @@ def _data_value(key: str, value: object) -> str:
         return format_kr(value)
     if key in CODE_VALUE_LABELS and isinstance(value, str):
         return label(CODE_VALUE_LABELS[key], value)
+    if key == "age" and isinstance(value, int):
+        return f"{value} år"
+    if key == "values" and isinstance(value, str):
+        value = with_norm_key_labels(value)
     text, remaining = truncate(clean_text(str(value)).replace("\n", " "), NOTE_LIMIT)
     return f"{text} {truncation_marker(remaining)}" if remaining else text
 
@@ -260,7 +296,16 @@ CODE_VALUE_LABELS: dict[str, dict] = {
     "income_type": {k.value: v for k, v in INCOME_LABELS.items()},
     "role": {k.value: v for k, v in ROLE_LABELS.items()},
     "kind": KIND_LABELS,
+    **DATA_VALUE_LABELS,
 }
+
+
+_UNGROUPED_KR = re.compile(r"(?<![\d ])\d{4,}(?= kr\b)")
+
+
+def _group_amounts(text: str) -> str:
+    """`2820 kr` in a rule's note becomes `2 820 kr`, as every amount in the report."""
+    return _UNGROUPED_KR.sub(lambda match: format_kr(int(match.group(0)))[:-3], text)
 
 
 def _frame_info(bundle: CaseBundle) -> FrameInfo:
@@ -276,26 +321,50 @@ def _frame_info(bundle: CaseBundle) -> FrameInfo:
     return info
 
 
-def build_view(bundle: CaseBundle, assessment: Assessment) -> ReportView:
-    """The report's content for one application (RULES.md §7)."""
+def decided_by_robot(bundle: CaseBundle, assessment: Assessment) -> bool:
+    """RULES.md §6 modes: automated mode decides a reapplication with no blocking finding
+    (the same test the bot applies before it registers the decision)."""
+    return (
+        assessment.mode is Mode.AUTOMATED
+        and bundle.application.kind == "reapplication"
+        and not assessment.blocking_findings
+        and assessment.proposal in (Proposal.APPROVE, Proposal.REJECT)
+    )
+
+
+def the_applicant_or_first(members: list[Member]) -> Member | None:
+    """The one applicant; without exactly one (HOUSEHOLD_UNCLEAR) the first member, or None."""
+    applicants = [m for m in members if m.role is Role.APPLICANT]
+    if len(applicants) == 1:
+        return applicants[0]
+    return members[0] if members else None
+
+
+def build_view(bundle: CaseBundle, assessment: Assessment, guideline: str = DEFAULT_GUIDELINE) -> ReportView:
+    """The report's content for one application (RULES.md §7); `guideline` names the municipality's rules."""
     app = bundle.application
     index = _people_index(bundle)
     members = [_person(m.personnummer, bundle, index) for m in app.members]
+    applicant = the_applicant_or_first(app.members)
+    applicant_missing = sum(1 for m in app.members if m.role is Role.APPLICANT) != 1
 
     norm_rows = [
         NormRow(
             label=line.label,
             person=_person(line.personnummer, bundle, index) if line.personnummer is not None else None,
             table_key=line.table_key,
+            key_label=norm_key_label(line.table_key),
             amount=line.amount,
             status=label(NORM_STATUS_LABELS, line.status),
             status_code=line.status,
-            note=clean_text(line.note),
+            note=_group_amounts(clean_text(line.note)),
         )
         for line in assessment.norm_lines
     ]
     cost_rows = [
-        CostRow(label(COST_LABELS, c.type), c.declared, c.document_amount, c.cap, c.approved, clean_text(c.note))
+        CostRow(label(COST_LABELS, c.type), c.declared, c.document_amount, c.cap, c.approved,
+                " ".join(n for n in (clean_text(c.note), "" if c.type in PROOF_REQUIRED else NO_PROOF_NOTE) if n),
+                proof_required=c.type in PROOF_REQUIRED)
         for c in assessment.cost_lines
     ]
     groups: dict[str, IncomeGroup] = {}
@@ -320,7 +389,7 @@ def build_view(bundle: CaseBundle, assessment: Assessment) -> ReportView:
             code=f.code,
             title=FINDING_TITLES.get(f.code, ""),
             blocking=f.blocking,
-            message=clean_text(f.message),
+            message=with_norm_key_labels(clean_text(f.message)),
             source=label(REGISTER_LABELS, f.source),
             data=[DataItem(DATA_KEY_LABELS.get(k, k), _data_value(k, v)) for k, v in f.data.items()],
         )
@@ -340,13 +409,15 @@ def build_view(bundle: CaseBundle, assessment: Assessment) -> ReportView:
         kind=label(KIND_LABELS, app.kind),
         submitted_at=local_time(app.submitted_at),
         municipality=clean_text(app.municipality),
-        applicant=_person(app.applicant.personnummer, bundle, index),
+        applicant=_person(applicant.personnummer, bundle, index) if applicant else Person(name="", personnummer=""),
+        applicant_missing=applicant_missing,
         members=members,
         proposal=label(PROPOSAL_LABELS, assessment.proposal),
         proposal_code=Proposal(assessment.proposal).value,
         amount=assessment.amount,
         mode=label(MODE_LABELS, assessment.mode),
         mode_code=assessment.mode.value,
+        decided_by_robot=decided_by_robot(bundle, assessment),
         norm_year=assessment.norm_year,
         norm_rows=norm_rows,
         norm_has_derived=any(row.status_code == "derived" for row in norm_rows),
@@ -368,5 +439,6 @@ def build_view(bundle: CaseBundle, assessment: Assessment) -> ReportView:
         bot_version=assessment.bot_version,
         rules_version=assessment.rules_version,
         assessed_at=local_time(assessment.assessed_at),
+        guideline=clean_text(guideline) or DEFAULT_GUIDELINE,
         attachments=[clean_text(a.filename) for a in app.attachments],
     )

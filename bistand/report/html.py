@@ -9,10 +9,19 @@ from __future__ import annotations
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from bistand.core.models import Assessment, CaseBundle
 from bistand.report import TEMPLATE_DIR, build_view
-from bistand.report.labels import format_kr_html
+from bistand.report.labels import DEFAULT_GUIDELINE, NORM_KEY, format_kr_html
+from bistand.report.plural import plural
+
+
+def small_keys(text: str) -> Markup:
+    """Escaped text in which every norm table key (already after its Swedish words) is set small."""
+    parts = NORM_KEY.split(str(text))  # the key is a capture group: odd items are keys
+    key = Markup('<code class="key">{}</code>')
+    return Markup("").join(key.format(part) if index % 2 else escape(part) for index, part in enumerate(parts))
 
 
 @lru_cache(maxsize=1)
@@ -25,10 +34,12 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
     )
     env.filters["kr"] = format_kr_html
+    env.filters["small_keys"] = small_keys
+    env.globals["count"] = plural
     return env
 
 
-def render_html(bundle: CaseBundle, assessment: Assessment) -> str:
+def render_html(bundle: CaseBundle, assessment: Assessment, guideline: str = DEFAULT_GUIDELINE) -> str:
     """The decision basis as a standalone HTML document (RULES.md §7)."""
-    view = build_view(bundle, assessment)
+    view = build_view(bundle, assessment, guideline)
     return _environment().get_template("report.html.j2").render(v=view)

@@ -6,7 +6,10 @@ same thing (GLOSSARY.md).
 
 from __future__ import annotations
 
+import re
+
 from bistand.core.models import CostType, IncomeType, Mode, Proposal, Register, Role
+from bistand.report.plural import plural
 
 NBSP = "\u00a0"
 
@@ -152,6 +155,56 @@ DATA_KEY_LABELS: dict[str, str] = {
     "norm_year": "normår",
     "birth_date": "födelsedatum",
 }
+
+DATA_VALUE_LABELS: dict[str, dict[str, str]] = {
+    "reason": {
+        "applicant_count": "antalet sökande är inte exakt en",
+        "partner_count": "fler än en medsökande",
+        "not_born": "personen är inte född den första dagen i månaden",
+        "applicant_not_registered": "sökanden finns inte i folkbokföringen",
+        "other_adult": "annan vuxen i hushållet",
+        "child_21_or_older": "barn som är 21 år eller äldre",
+        "youth_not_in_school": "ungdom 19–20 år som inte går i skola",
+        "lunch_at_home": "barn 0–6 år som äter lunch hemma",
+    },
+    "af_known": {"yes": "ja", "no": "nej"},
+    "mode": {"support": "beslutsstöd", "automated": "automatiserat beslut"},
+}
+"""Swedish words for the code values a finding's data can carry (besides cost, income and role types)."""
+
+NO_PROOF_NOTE = "Underlag krävs inte för denna kostnadstyp."
+NO_PROOF_CELL = "krävs ej"
+
+DEFAULT_GUIDELINE = "Socialnämndens riktlinjer för ekonomiskt bistånd"
+"""The municipality's guideline the report names in its footer (setting `guideline`)."""
+
+_ADULT_KEYS = {"single": "Vuxen ensamstående", "couple": "Vuxna sambor/makar"}
+NORM_KEY = re.compile(r"\b(adults\.(?:single|couple)|children\.\d+(?:-\d+)?|common\.\d+\+?)")
+"""A riksnorm table key as the rules write it: adults.single, children.4-6, common.3, common.7+."""
+
+
+def norm_key_label(key: str) -> str:
+    """Swedish words for a riksnorm table key (`common.1` → `Gemensamma kostnader 1 person`); '' when unknown."""
+    group, _, rest = key.partition(".")
+    if group == "adults":
+        return _ADULT_KEYS.get(rest, "")
+    if group == "children" and rest:
+        ages = rest.replace("-", "–")
+        return f"Ungdom {ages} år i skola" if rest == "19-20" else f"Barn {ages} år"
+    if group == "common" and rest:
+        if rest.endswith("+"):
+            return f"Gemensamma kostnader {rest[:-1]} personer eller fler"
+        if rest.isdigit():
+            return f"Gemensamma kostnader {plural(int(rest), 'person', 'personer')}"
+    return ""
+
+
+def with_norm_key_labels(text: str) -> str:
+    """Every table key in a sentence gets its Swedish words first and the key in brackets."""
+    def labelled(match: re.Match) -> str:
+        words = norm_key_label(match.group(1))
+        return f"{words} ({match.group(1)})" if words else match.group(1)
+    return NORM_KEY.sub(labelled, text)
 
 AMOUNT_KEY_PARTS = (
     "amount", "declared", "register_amount", "cap", "approved", "counted", "sum", "excess", "balance",
