@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from bistand.core.models import Mode
+from bistand.core.norm import DEFAULT_NORM_DIR
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULTS = ROOT / "resources" / "config.yaml"
@@ -19,6 +20,7 @@ class Settings(BaseModel):
     mode: Mode = Mode.SUPPORT
     urls: dict[str, str]
     frames_dir: Path
+    norm_dir: Path = DEFAULT_NORM_DIR
     output_dir: Path
     state_dir: Path
     attempts_per_item: int = Field(3, ge=1)
@@ -35,6 +37,7 @@ class Settings(BaseModel):
 _ENV = {
     "mode": "BISTAND_MODE",
     "frames_dir": "BISTAND_FRAMES_DIR",
+    "norm_dir": "BISTAND_NORM_DIR",
     "output_dir": "BISTAND_OUTPUT_DIR",
     "state_dir": "BISTAND_STATE_DIR",
     "attempts_per_item": "BISTAND_ATTEMPTS",
@@ -57,7 +60,11 @@ def load_settings(path: Path = DEFAULTS, environ: dict[str, str] | None = None) 
         if value:
             urls[system] = value
     raw["urls"] = urls
-    for key in ("frames_dir", "output_dir", "state_dir"):
+    for key in ("frames_dir", "output_dir", "state_dir", "norm_dir"):
+        if key not in raw:
+            continue
         value = Path(raw[key])
-        raw[key] = value if value.is_absolute() else (Path.cwd() / value)
+        # The norm tables are the project's resources: a relative norm_dir is read from the project.
+        base = ROOT if key == "norm_dir" else Path.cwd()
+        raw[key] = value if value.is_absolute() else (base / value)
     return Settings.model_validate(raw)
