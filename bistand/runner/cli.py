@@ -7,6 +7,7 @@ Exit codes (the last line printed always says why):
   3  the run stopped after too many consecutive system errors
   4  another run is active (nothing was done)
   5  the producer failed (e-service unreachable?); no item was processed
+  6  configuration error found before start (e.g. the frames folder does not exist); nothing was done
 """
 
 from __future__ import annotations
@@ -20,11 +21,22 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bistand.bot.config import ROOT, load_settings
+from bistand.bot.config import ROOT, configuration_problems, load_settings
 from bistand.bot.lock import RunLock, RunLocked
 from bistand.bot.summary import RunSummary
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER = 0, 1, 2, 3, 4, 5
+EXIT_CONFIG = 6
+
+
+def _configuration_refused(settings) -> bool:
+    """Print what is wrong with the configuration (bistand.bot.config) and whether to stop."""
+    problems = configuration_problems(settings)
+    for problem in problems:
+        print(f"Configuration error: {problem}", flush=True)
+    if problems:
+        print("Not started: fix the configuration first", flush=True)
+    return bool(problems)
 
 
 def _robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, str] | None = None) -> int:
@@ -102,6 +114,8 @@ def _print_paths(settings, producer: bool = True) -> None:
 def run(mode: str | None, items: int) -> int:
     env = _base_env(mode)
     settings = load_settings(environ=env)
+    if _configuration_refused(settings):
+        return EXIT_CONFIG
     try:
         lock = RunLock(settings.state_dir / "run.lock").acquire()
     except RunLocked as exc:
@@ -150,6 +164,8 @@ def replay(path: Path, mode: str | None) -> int:
         return EXIT_USAGE
     env = _base_env(mode)
     settings = load_settings(environ=env)
+    if _configuration_refused(settings):
+        return EXIT_CONFIG
     try:
         lock = RunLock(settings.state_dir / "run.lock").acquire()
     except RunLocked as exc:
