@@ -114,14 +114,14 @@ def _print_paths(settings, producer: bool = True) -> None:
 def run(mode: str | None, items: int) -> int:
     env = _base_env(mode)
     settings = load_settings(environ=env)
-    if _configuration_refused(settings):
-        return EXIT_CONFIG
     try:
         lock = RunLock(settings.state_dir / "run.lock").acquire()
     except RunLocked as exc:
         print(f"Not started: {exc}", flush=True)
         return EXIT_LOCKED
     try:
+        if _configuration_refused(settings):  # after the lock: an overlapping run stays exit 4
+            return EXIT_CONFIG
         run_dir = settings.output_dir / "work-items" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         produced = run_dir / "producer-out" / "work-items.json"
         env["RPA_OUTPUT_WORKITEM_PATH"] = str(produced)
@@ -164,14 +164,14 @@ def replay(path: Path, mode: str | None) -> int:
         return EXIT_USAGE
     env = _base_env(mode)
     settings = load_settings(environ=env)
-    if _configuration_refused(settings):
-        return EXIT_CONFIG
     try:
         lock = RunLock(settings.state_dir / "run.lock").acquire()
     except RunLocked as exc:
         print(f"Not started: {exc}", flush=True)
         return EXIT_LOCKED
     try:
+        if _configuration_refused(settings):  # after the lock: an overlapping run stays exit 4
+            return EXIT_CONFIG
         run_dir = settings.output_dir / "work-items" / ("replay-" + datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
         verdict = _consume(path.resolve(), run_dir, env, 0, _count_items(path))
         _print_paths(settings, producer=False)
