@@ -23,7 +23,7 @@ class Assessment:
     @keyword
     def assess_case(self, work: ItemWork) -> None:
         """Runs the rules (pure Python) in the configured mode."""
-        work.assessment = assess(work.bundle, self.ctx.settings.mode)
+        work.assessment = assess(work.bundle, self.ctx.settings.mode, norm_dir=self.ctx.settings.norm_dir)
         logger.info(f"{work.application_id}: proposal {work.assessment.proposal.value}, "
                     f"findings {', '.join(work.assessment.finding_codes) or 'none'}")
 

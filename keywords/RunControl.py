@@ -91,7 +91,7 @@ class RunControl:
     @keyword
     def back_off_before_retry(self, attempt: int) -> None:
         """Exponential back-off between tries of one item (a pause for a struggling system)."""
-        backoff = self.ctx.settings.backoff_seconds * (2 ** (int(attempt) - 1))
+        backoff = self.ctx.settings.backoff_before_retry(int(attempt))
         logger.info(f"Retrying in {backoff:.1f} s")
         time.sleep(backoff)  # backoff: give a struggling system time, not a wait for a page
 

@@ -1,8 +1,12 @@
-"""`python -m simulators --world WORLD.json [--state-dir DIR] [--base-port 8400] [--host 127.0.0.1]`
+"""`python -m simulators --world WORLD.json [--state-dir DIR] [--base-port 8400] [--host 127.0.0.1] [--faults]`
 
 Validates the world, seeds every system (SQLite under the state dir, reference-frame workbooks
 under `<state-dir>/frames/`), serves all of them from one process on consecutive ports, prints
 one line per system and `ready`, and stops cleanly on SIGINT/SIGTERM.
+
+The default state dir, state/demo, is the one the bot reads its frames from by default
+(`frames_dir: state/demo/frames` in resources/config.yaml) and the one `python -m bistand demo`
+uses. `--faults` turns on `/_sim/faults` for tests of retries (simulators.common.faults).
 """
 
 from __future__ import annotations
@@ -23,20 +27,28 @@ from simulators.registry import SYSTEMS, factory, urls
 from simulators.world import WorldError, load_world
 
 DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "devdata" / "worlds" / "demo.json"
+DEFAULT_STATE_DIR = Path("state") / "demo"
+"""Relative to the working directory, like the bot's frames_dir (state/demo/frames)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m simulators", description="Serve the eight simulated systems on consecutive ports.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--world", default=str(DEFAULT_WORLD), help="world JSON file")
-    parser.add_argument("--state-dir", default="state", help="SQLite state and frames folder")
-    parser.add_argument("--base-port", type=int, default=8400)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR),
+                        help="SQLite state, and the frames folder <state-dir>/frames the bot reads")
+    parser.add_argument("--base-port", type=int, default=8400, help="port of the first system (eservice)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     parser.add_argument("--reset", action="store_true", help="reseed from the world")
-    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--log-level", default="warning", help="uvicorn log level")
+    parser.add_argument("--faults", action="store_true",
+                        help="enable POST/GET/DELETE /_sim/faults (loopback only) for tests; never in the demo")
     return parser.parse_args(argv)
 
 
-def build_apps(world: dict, state_dir: Path, reset: bool, system_urls: dict[str, str]):
+def build_apps(world: dict, state_dir: Path, reset: bool, system_urls: dict[str, str], faults: bool = False):
     """Seed every system and return (system, app) pairs; also writes the frame workbooks."""
     state_dir.mkdir(parents=True, exist_ok=True)
     from simulators.frames import write_frames
@@ -45,7 +57,7 @@ def build_apps(world: dict, state_dir: Path, reset: bool, system_urls: dict[str,
     apps = []
     for system in SYSTEMS:
         ctx = SystemContext(
-            name=system.key, world=world, state_dir=state_dir, reset=reset, urls=system_urls
+            name=system.key, world=world, state_dir=state_dir, reset=reset, urls=system_urls, faults=faults,
         )
         apps.append((system, factory(system)(ctx)))
     return apps
@@ -95,10 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     system_urls = urls(args.host, args.base_port)
-    apps = build_apps(world, Path(args.state_dir), args.reset, system_urls)
+    apps = build_apps(world, Path(args.state_dir), args.reset, system_urls, faults=args.faults)
     for system, _app in apps:
         print(f"{system.key:<9} {system.title:<42} {system_urls[system.key]}", flush=True)
     print(f"frames    Referensramar (filresurs){'':<17} {Path(args.state_dir, 'frames').resolve()}")
+    if args.faults:
+        print("faults    /_sim/faults enabled on every system (loopback only)", flush=True)
     print(f"seeded in {time.perf_counter() - started:.2f} s", flush=True)
     try:
         asyncio.run(serve(apps, args.host, args.base_port, args.log_level))

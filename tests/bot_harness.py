@@ -42,7 +42,11 @@ def bot_env(sims: Simulators, work_dir: Path, mode: str = "support", **extra: st
         "BISTAND_STATE_DIR": str(work_dir / "bot-state"),
         "BISTAND_OUTPUT_DIR": str(work_dir / "output"),
         "BISTAND_MODE": mode,
+        # Short back-off for tests (the default rides out a portal restart: about a minute).
+        "BISTAND_ATTEMPTS": "3",
         "BISTAND_BACKOFF": "0.1",
+        "BISTAND_BACKOFF_MAX": "0.4",
+        "BISTAND_BACKOFF_JITTER": "0",
     })
     env.update(extra)
     return env

@@ -23,6 +23,7 @@ def simulators(tmp_path_factory, example_world_path):
         world=example_world_path,
         state_dir=tmp_path_factory.mktemp("sim-state"),
         base_port=free_base_port(),
+        faults=True,  # test_pages_eservice makes one page answer 503
     ).start(reset=True)
     yield sims
     sims.stop()

@@ -49,6 +49,8 @@ class Simulators:
     world: Path
     state_dir: Path
     base_port: int
+    faults: bool = False
+    """Start with `--faults`: /_sim/faults answers (tests of retries)."""
     process: subprocess.Popen | None = None
     output: list[str] = field(default_factory=list)
 
@@ -67,6 +69,8 @@ class Simulators:
         ]
         if reset:
             cmd.append("--reset")
+        if self.faults:
+            cmd.append("--faults")
         self.output = []
         self.process = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -27,7 +27,7 @@ def small_world(tmp_path, example_world_path):
 def test_a_portal_that_is_down_fails_the_item_as_a_system_error_with_blurred_screenshot_and_trace(
         tmp_path, small_world, example_world_path):
     sims = Simulators(world=small_world(["ANS-2026-000001"]), state_dir=tmp_path / "sims",
-                      base_port=free_base_port()).start(reset=True)
+                      base_port=free_base_port(), faults=True).start(reset=True)
     try:
         take_down(sims.urls["fk"])
         result = run_bot(bot_env(sims, tmp_path, "support", BISTAND_ATTEMPTS="2"), "run")
@@ -55,7 +55,8 @@ def test_a_portal_that_is_down_fails_the_item_as_a_system_error_with_blurred_scr
 
 def test_the_run_stops_after_too_many_system_errors_in_a_row(tmp_path, small_world):
     ids = ["ANS-2026-000001", "ANS-2026-000002", "ANS-2026-000003"]
-    sims = Simulators(world=small_world(ids), state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    sims = Simulators(world=small_world(ids), state_dir=tmp_path / "sims", base_port=free_base_port(),
+                      faults=True).start(reset=True)
     try:
         take_down(sims.urls["fk"])
         env = bot_env(sims, tmp_path, "support", BISTAND_ATTEMPTS="1", BISTAND_MAX_CONSECUTIVE_ERRORS="2")

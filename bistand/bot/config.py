@@ -1,4 +1,9 @@
-"""Settings from resources/config.yaml, overridden by environment variables."""
+"""Settings from resources/config.yaml, overridden by environment variables.
+
+Also what the runner checks before it starts the robot (`configuration_problems`), and the
+back-off between tries of an item (`Settings.backoff_before_retry`, tenacity's exponential
+wait with jitter): long enough by default to ride out a portal restart of tens of seconds.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field
+from tenacity import RetryCallState, wait_exponential_jitter
 
 from bistand.core.models import Mode
+from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.report.labels import DEFAULT_GUIDELINE
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -20,10 +27,15 @@ class Settings(BaseModel):
     mode: Mode = Mode.SUPPORT
     urls: dict[str, str]
     frames_dir: Path
+    norm_dir: Path = DEFAULT_NORM_DIR
     output_dir: Path
     state_dir: Path
-    attempts_per_item: int = Field(3, ge=1)
-    backoff_seconds: float = Field(0.5, ge=0)
+    attempts_per_item: int = Field(6, ge=1)
+    backoff_seconds: float = Field(2.0, ge=0)
+    """The first wait between tries; each further wait doubles, up to `backoff_max_seconds`."""
+    backoff_max_seconds: float = Field(30.0, ge=0)
+    backoff_jitter_seconds: float = Field(1.0, ge=0)
+    """Up to this much is added at random to each wait, so retries of many items spread out."""
     max_consecutive_system_errors: int = Field(5, ge=1)
     page_timeout_ms: int = Field(15000, ge=1000)
     headless: bool = True
@@ -34,14 +46,31 @@ class Settings(BaseModel):
     def reports_dir(self) -> Path:
         return self.output_dir / "reports"
 
+    def _wait(self, jitter: bool):
+        return wait_exponential_jitter(multiplier=self.backoff_seconds, max=self.backoff_max_seconds, exp_base=2,
+                                       jitter=self.backoff_jitter_seconds if jitter else 0)
+
+    def backoff_before_retry(self, attempt: int, jitter: bool = True) -> float:
+        """Seconds to wait after try `attempt` (1-based) failed on a system error."""
+        state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+        state.attempt_number = attempt
+        return self._wait(jitter)(state)
+
+    def backoff_schedule(self) -> list[float]:
+        """The waits between all tries of one item, without jitter (the least the bot waits)."""
+        return [self.backoff_before_retry(attempt, jitter=False) for attempt in range(1, self.attempts_per_item)]
+
 
 _ENV = {
     "mode": "BISTAND_MODE",
     "frames_dir": "BISTAND_FRAMES_DIR",
+    "norm_dir": "BISTAND_NORM_DIR",
     "output_dir": "BISTAND_OUTPUT_DIR",
     "state_dir": "BISTAND_STATE_DIR",
     "attempts_per_item": "BISTAND_ATTEMPTS",
     "backoff_seconds": "BISTAND_BACKOFF",
+    "backoff_max_seconds": "BISTAND_BACKOFF_MAX",
+    "backoff_jitter_seconds": "BISTAND_BACKOFF_JITTER",
     "max_consecutive_system_errors": "BISTAND_MAX_CONSECUTIVE_ERRORS",
     "page_timeout_ms": "BISTAND_PAGE_TIMEOUT_MS",
     "headless": "BISTAND_HEADLESS",
@@ -61,7 +90,27 @@ def load_settings(path: Path = DEFAULTS, environ: dict[str, str] | None = None) 
         if value:
             urls[system] = value
     raw["urls"] = urls
-    for key in ("frames_dir", "output_dir", "state_dir"):
+    for key in ("frames_dir", "output_dir", "state_dir", "norm_dir"):
+        if key not in raw:
+            continue
         value = Path(raw[key])
-        raw[key] = value if value.is_absolute() else (Path.cwd() / value)
+        # The norm tables are the project's resources: a relative norm_dir is read from the project.
+        base = ROOT if key == "norm_dir" else Path.cwd()
+        raw[key] = value if value.is_absolute() else (base / value)
     return Settings.model_validate(raw)
+
+
+def configuration_problems(settings: Settings) -> list[str]:
+    """What makes a run pointless before it starts, as lines that say how to fix it.
+
+    The runner checks this before starting the robot: a frames folder that does not exist
+    would otherwise fail every application with FRAME_MISSING.
+    """
+    problems = []
+    if not settings.frames_dir.is_dir():
+        problems.append(
+            f"the reference-frame folder {settings.frames_dir} does not exist. Start the simulators "
+            f"(`make simulators` writes state/demo/frames) or set BISTAND_FRAMES_DIR (frames_dir in "
+            f"resources/config.yaml) to the file share with the <case_number>.xlsx workbooks."
+        )
+    return problems

@@ -5,15 +5,24 @@ default (`BISTAND_TRACE=retries`) the first try of an item runs untraced; after 
 every further try is traced, and the trace of a failing try is saved next to the log. An item
 that ends FAILED/APPLICATION therefore always leaves the trace of its last try.
 `BISTAND_TRACE=always` traces every try, `full` also records DOM snapshots, `off` never traces.
-Traces can hold personal data (URLs, page responses): they live under output/failures/ with the
-reports, never in the log itself.
+
+A trace is scrubbed before it is kept (`scrub_trace`): what a page showed or the bot typed is
+personal data (personnummer in `fill` values and URLs, names in page responses and snapshots),
+and output/failures/ is not the caseworker's report. Kept: the timeline of actions, their
+timings, URLs and errors, with every personnummer-shaped token masked. Dropped: page snapshots
+and response bodies (resources/), typed values, returned texts, posted forms, header values.
+A trace that cannot be scrubbed is deleted rather than kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
+import zipfile
 from pathlib import Path
+from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -72,8 +81,69 @@ async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
         path = out / f"trace-{name}.zip"
         try:
             await context.tracing.stop_chunk(path=str(path))
-            saved.append(path)
         except PlaywrightError:
             continue
+        try:
+            scrub_trace(path)
+        except Exception:  # noqa: BLE001 - an unscrubbed trace must never stay on disk
+            path.unlink(missing_ok=True)
+            continue
+        saved.append(path)
     _active = False
     return saved
+
+
+# --- scrubbing a trace before it is kept -------------------------------------------------------
+
+PERSONNUMMER_LIKE = re.compile(r"(?<!\d)(?:\d{8}|\d{6})[-+]?\d{4}(?!\d)")
+"""12 or 10 digits, with or without '-' or '+': masked wherever it appears (URLs, messages)."""
+MASKED = "[personnummer]"
+REDACTED = "[borttaget]"
+DROPPED_EVENTS = {"frame-snapshot", "screencast-frame"}
+"""Page snapshots (the DOM as shown: names, amounts) and screencast images."""
+REDACTED_KEYS = {"value", "text", "result", "postData", "html", "cookies", "content"}
+"""Typed values (`fill`), returned texts, posted forms, header values, cookies, response bodies."""
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return PERSONNUMMER_LIKE.sub(MASKED, value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {key: (REDACTED if key in REDACTED_KEYS else _scrub(item)) for key, item in value.items()}
+    return value
+
+
+def _scrub_json_lines(text: str) -> str:
+    lines = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        event = json.loads(line)
+        if isinstance(event, dict) and event.get("type") in DROPPED_EVENTS:
+            continue
+        lines.append(json.dumps(_scrub(event), ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n"
+
+
+def scrub_trace(path: Path) -> None:
+    """Rewrite a Playwright trace zip in place without personal data (see the module docstring).
+
+    Event files (`*.trace`, `*.network`, `*.stacks`) are rewritten event by event; every other
+    entry (response bodies, snapshot resources, images) is dropped.
+    """
+    scrubbed = path.with_name(path.name + ".scrubbing")
+    try:
+        with zipfile.ZipFile(path) as source, zipfile.ZipFile(scrubbed, "w", zipfile.ZIP_DEFLATED) as target:
+            for entry in source.infolist():
+                if entry.is_dir() or not entry.filename.endswith((".trace", ".network", ".stacks")):
+                    continue
+                text = source.read(entry).decode("utf-8")
+                if entry.filename.endswith(".stacks"):
+                    target.writestr(entry.filename, json.dumps(_scrub(json.loads(text)), ensure_ascii=False))
+                else:
+                    target.writestr(entry.filename, _scrub_json_lines(text))
+        os.replace(scrubbed, path)
+    finally:
+        scrubbed.unlink(missing_ok=True)

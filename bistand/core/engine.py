@@ -7,6 +7,7 @@ bump it whenever a rule's behaviour changes, and record the change in docs/rules
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import bistand
 from bistand.core.models import Assessment, CaseBundle, Finding, Mode
@@ -37,12 +38,17 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=_finding_order)
 
 
-def assess(bundle: CaseBundle, mode: Mode = Mode.SUPPORT, *, now: datetime | None = None) -> Assessment:
-    """Apply RULES.md to one application. Raises ApplicationError when the period's norm table is missing."""
+def assess(
+    bundle: CaseBundle, mode: Mode = Mode.SUPPORT, *, now: datetime | None = None, norm_dir: Path | None = None
+) -> Assessment:
+    """Apply RULES.md to one application, with the norm tables in `norm_dir` (default resources/norm/).
+
+    Raises ApplicationError when the period's norm table is missing.
+    """
     application, frame = bundle.application, bundle.frame
     mode = Mode(mode)
     norm_year = application.period_start.year
-    table = load_norm_table(norm_year)
+    table = load_norm_table(norm_year, norm_dir)
 
     findings: list[Finding] = household_structure_findings(application)
     lines_norm, norm_found = norm_lines(application, table)

@@ -30,6 +30,23 @@ BLUR_ALL_TEXT = "body * { filter: blur(9px) !important; } input, textarea { colo
 _AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f]|kr|sek|:-", re.IGNORECASE)
 
 
+_UNREACHABLE = re.compile(r"net::(ERR_(?:CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_CLOSED|CONNECTION_TIMED_OUT|"
+                          r"NAME_NOT_RESOLVED|ADDRESS_UNREACHABLE|INTERNET_DISCONNECTED|EMPTY_RESPONSE|UNSAFE_PORT))")
+
+
+def error_text(system: str, base_url: str, exc: PlaywrightError) -> str:
+    """A browser error as one line for the log: an unreachable system says where and what to start.
+
+    Playwright's message carries a multi-line call log; it never reaches the console or the log.
+    """
+    message = (exc.message or str(exc)).split("\nCall log:")[0].strip()
+    unreachable = _UNREACHABLE.search(message)
+    if unreachable:
+        return (f"{system} could not be reached at {base_url} ({unreachable.group(1)}): start the simulators "
+                f"(make simulators) or check BISTAND_URL_{system.upper()}")
+    return mask_personnummer_in_text(message.splitlines()[0] if message else type(exc).__name__)[:160]
+
+
 def parse_kr(text: str) -> int:
     """'12 345 kr', '12\u00a0345 kr', '12345,00', '7 200:-' -> whole kronor.
 
@@ -175,7 +192,7 @@ class PortalPage:
         except PlaywrightTimeout as exc:
             raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
         except PlaywrightError as exc:
-            message = mask_personnummer_in_text(exc.message)[:120]
+            message = error_text(self.system, self.base_url, exc)
             raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
         finally:
             if own:
@@ -218,7 +235,7 @@ class PortalPage:
             raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
         except PlaywrightError as exc:
             await self.discard(page)
-            message = mask_personnummer_in_text(exc.message)[:120]
+            message = error_text(self.system, self.base_url, exc)
             raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
         except BaseException:
             await self.discard(page)

@@ -7,6 +7,7 @@ Exit codes (the last line printed always says why):
   3  the run stopped after too many consecutive system errors
   4  another run is active (nothing was done)
   5  the producer failed (e-service unreachable?); no item was processed
+  6  configuration error found before start (e.g. the frames folder does not exist); nothing was done
 """
 
 from __future__ import annotations
@@ -20,11 +21,22 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bistand.bot.config import ROOT, load_settings
+from bistand.bot.config import ROOT, configuration_problems, load_settings
 from bistand.bot.lock import RunLock, RunLocked
 from bistand.bot.summary import RunSummary
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER = 0, 1, 2, 3, 4, 5
+EXIT_CONFIG = 6
+
+
+def _configuration_refused(settings) -> bool:
+    """Print what is wrong with the configuration (bistand.bot.config) and whether to stop."""
+    problems = configuration_problems(settings)
+    for problem in problems:
+        print(f"Configuration error: {problem}", flush=True)
+    if problems:
+        print("Not started: fix the configuration first", flush=True)
+    return bool(problems)
 
 
 def _robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, str] | None = None) -> int:
@@ -108,6 +120,8 @@ def run(mode: str | None, items: int) -> int:
         print(f"Not started: {exc}", flush=True)
         return EXIT_LOCKED
     try:
+        if _configuration_refused(settings):  # after the lock: an overlapping run stays exit 4
+            return EXIT_CONFIG
         run_dir = settings.output_dir / "work-items" / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         produced = run_dir / "producer-out" / "work-items.json"
         env["RPA_OUTPUT_WORKITEM_PATH"] = str(produced)
@@ -156,6 +170,8 @@ def replay(path: Path, mode: str | None) -> int:
         print(f"Not started: {exc}", flush=True)
         return EXIT_LOCKED
     try:
+        if _configuration_refused(settings):  # after the lock: an overlapping run stays exit 4
+            return EXIT_CONFIG
         run_dir = settings.output_dir / "work-items" / ("replay-" + datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
         verdict = _consume(path.resolve(), run_dir, env, 0, _count_items(path))
         _print_paths(settings, producer=False)

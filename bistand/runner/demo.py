@@ -66,7 +66,8 @@ def start_simulators(world: Path, state_dir: Path, base_port: int) -> subprocess
 
 
 def demo(world: Path, mode: str | None, base_port: int) -> int:
-    state = ROOT / "state" / "demo"
+    # Its own state: `make simulators` may be serving state/demo (the bot's default frames) meanwhile.
+    state = ROOT / "state" / "demo-run"
     shutil.rmtree(state / "bot", ignore_errors=True)
     base = _pick_base_port(base_port)
     print(f"Starting the simulated systems on ports {base}-{base + len(SYSTEMS) - 1} ({world.name})", flush=True)

@@ -11,7 +11,6 @@ import hmac
 import os
 import secrets
 import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,9 +23,11 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.middleware.sessions import SessionMiddleware
 
 from simulators.common.accounts import SKV_TOTP_SECRET, accounts, needs_totp
+from simulators.common.faults import LOOPBACK, FaultRequest, FaultState, reason
 
 SESSION_MAX_AGE = int(os.environ.get("SIM_SESSION_MAX_AGE", str(8 * 3600)))
 
@@ -40,6 +41,8 @@ class SystemContext:
     state_dir: Path
     reset: bool = False
     urls: dict[str, str] = field(default_factory=dict)
+    faults: bool = False
+    """`/_sim/faults` answers only when the simulators were started with `--faults`."""
 
     @property
     def db_path(self) -> Path:
@@ -115,25 +118,6 @@ def page_renderer(templates: Jinja2Templates, title: str):
     return render
 
 
-# --- faults (for tests of retries; never used by the bot) ----------------------------------
-
-
-class FaultState:
-    """`POST /_sim/faults` {"status": 503, "count": 3, "delay_ms": 0} makes the next N requests fail."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.status = 0
-        self.count = 0
-
-    def take(self) -> int:
-        with self.lock:
-            if self.count > 0:
-                self.count -= 1
-                return self.status
-            return 0
-
-
 def create_system_app(
     ctx: SystemContext,
     *,
@@ -158,7 +142,7 @@ def create_system_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        status = faults.take() if not request.url.path.startswith("/_sim") else 0
+        status = await faults.apply(request.url.path) if ctx.faults else 0
         if status:
             return HTMLResponse(
                 f"<html><body><h1>{status} Tjänsten är inte tillgänglig</h1>"
@@ -244,13 +228,8 @@ def create_system_app(
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
-    @app.post("/_sim/faults")
-    async def set_faults(request: Request):
-        body = await request.json()
-        with faults.lock:
-            faults.status = int(body.get("status", 503))
-            faults.count = int(body.get("count", 1))
-        return {"status": faults.status, "count": faults.count}
+    if ctx.faults:
+        _add_fault_routes(app, faults)
 
     @app.get("/_sim/health")
     async def health():
@@ -261,3 +240,37 @@ def create_system_app(
         return Response(status_code=204)
 
     return app, templates
+
+
+def _add_fault_routes(app: FastAPI, faults: FaultState) -> None:
+    """`/_sim/faults` (see simulators.common.faults): loopback callers only."""
+
+    def refuse_remote(request: Request) -> JSONResponse | None:
+        host = request.client.host if request.client else ""
+        if host not in LOOPBACK:
+            return JSONResponse({"error": "faults can only be set from this machine (loopback)"}, status_code=403)
+        return None
+
+    @app.post("/_sim/faults")
+    async def set_faults(request: Request):  # async: reads the raw body to answer 400, not 422
+        refused = refuse_remote(request)
+        if refused:
+            return refused
+        body = await request.body()
+        try:
+            fault = FaultRequest.model_validate_json(body or b"{}")
+        except ValidationError as exc:
+            return JSONResponse({"error": reason(exc)}, status_code=400)
+        return faults.set(fault)
+
+    @app.get("/_sim/faults")
+    def show_faults(request: Request):
+        return refuse_remote(request) or {"faults": faults.describe()}
+
+    @app.delete("/_sim/faults")
+    def clear_faults(request: Request):
+        refused = refuse_remote(request)
+        if refused:
+            return refused
+        faults.clear()
+        return {"faults": []}
