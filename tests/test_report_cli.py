@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -89,6 +90,33 @@ def test_an_application_without_a_norm_table_gets_an_error_and_the_others_are_as
     assert all(o["proposal"] == world["expected"][app_id]["proposal"] for app_id, o in assessed.items())
     assert not (out / f"{FAILING_APPLICATION}.txt").exists()
     assert f"{FAILING_APPLICATION}  FEL" in done.stderr
+
+
+def test_the_report_reads_norm_tables_from_the_installed_norm_dir(world, tmp_path):
+    """BISTAND_NORM_DIR (where `python -m bistand norm add` installs) is where the report looks."""
+    import shutil
+
+    changed = json.loads(json.dumps(world))
+    for app in changed["applications"]:
+        if app["application_id"] == FAILING_APPLICATION:
+            app["period"] = "2027-01"
+    world_file = tmp_path / "world-2027.json"
+    world_file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    norm_dir = tmp_path / "norm"
+    shutil.copytree(ROOT / "resources" / "norm", norm_dir)
+    (norm_dir / "2027.yaml").write_text(
+        (norm_dir / "2026.yaml").read_text(encoding="utf-8").replace("year: 2026", "year: 2027"), encoding="utf-8")
+    out = tmp_path / "out"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bistand", "report", "--world", str(world_file), "--out", str(out), "--no-pdf"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "BISTAND_NORM_DIR": str(norm_dir)},
+    )
+
+    outcomes = json.loads((out / "outcomes.json").read_text(encoding="utf-8"))
+    assert done.returncode == 0, done.stderr
+    assert "error" not in outcomes[FAILING_APPLICATION]
 
 
 def test_a_household_of_two_partners_without_an_applicant_is_reported_and_stops_nothing(world, tmp_path):

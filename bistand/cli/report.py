@@ -18,6 +18,7 @@ from typing import Any
 
 from bistand.core.errors import BistandError
 from bistand.core.models import Mode, Proposal
+from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
 
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--guideline", default=os.environ.get("BISTAND_GUIDELINE") or DEFAULT_GUIDELINE,
                         help="the municipality's guideline named in the report's footer "
                              "(default: $BISTAND_GUIDELINE or %(default)r)")
+    parser.add_argument("--norm-dir", type=Path, default=Path(os.environ.get("BISTAND_NORM_DIR") or DEFAULT_NORM_DIR),
+                        help="installed norm tables (default: $BISTAND_NORM_DIR or %(default)s)")
     return parser
 
 
@@ -60,7 +63,7 @@ class _PdfPrinter:
 
 
 def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
-                 guideline: str = DEFAULT_GUIDELINE) -> dict[str, dict[str, Any]]:
+                 guideline: str = DEFAULT_GUIDELINE, norm_dir: Path = DEFAULT_NORM_DIR) -> dict[str, dict[str, Any]]:
     """Write every application's report files under `out`; return application_id → outcome or error.
 
     Each application is read, assessed, rendered and printed inside its own error handling: one
@@ -79,7 +82,7 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
             application_id = str(raw.get("application_id", "?")) if isinstance(raw, dict) else "?"
             try:  # everything for one application, the report included: one bad one must not stop the others
                 bundle = bundle_from_world(world, raw)
-                assessment = assess(bundle, mode)
+                assessment = assess(bundle, mode, norm_dir=norm_dir)
                 text = render_text(bundle, assessment, guideline)
                 html = render_html(bundle, assessment, guideline)
                 (out / f"{application_id}.txt").write_text(text, encoding="utf-8")
@@ -106,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
         return 2
-    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=args.guideline)
+    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=args.guideline,
+                            norm_dir=args.norm_dir)
     failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
     print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
     return 1 if failed else 0
