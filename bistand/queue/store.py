@@ -149,14 +149,14 @@ class QueueStore:
         """The pending item due first (or one whose holder's lease ran out), leased to `owner`."""
         with self._transaction(claim=True) as execute:
             now = self._now(execute)
-            row = execute(
-                f"UPDATE work_items SET state = 'in_progress', lease_owner = ?, lease_until = ?, "
+            sql = (  # constants only; every value is bound
+                f"UPDATE work_items SET state = 'in_progress', lease_owner = ?, lease_until = ?, "  # noqa: S608
                 f"claims = claims + 1, updated_at = ? WHERE application_id = ("
                 f"SELECT application_id FROM work_items WHERE (state = 'pending' AND next_try_at <= ?) "
                 f"OR (state = 'in_progress' AND lease_until < ?) "
-                f"ORDER BY next_try_at, application_id LIMIT 1{self._skip_locked}) RETURNING {_COLUMNS}",
-                (owner, now + lease_seconds, now, now, now),
-            ).fetchone()
+                f"ORDER BY next_try_at, application_id LIMIT 1{self._skip_locked}) RETURNING {_COLUMNS}"
+            )
+            row = execute(sql, (owner, now + lease_seconds, now, now, now)).fetchone()
             return QueueItem.from_row(row) if row else None
 
     def heartbeat(self, application_id: str, owner: str, lease_seconds: float) -> bool:
@@ -214,14 +214,15 @@ class QueueStore:
     # -- operating -----------------------------------------------------------------------
     def get(self, application_id: str) -> QueueItem | None:
         with self._transaction() as execute:
-            row = execute(f"SELECT {_COLUMNS} FROM work_items WHERE application_id = ?",
+            row = execute(f"SELECT {_COLUMNS} FROM work_items WHERE application_id = ?",  # noqa: S608
                           (application_id,)).fetchone()
             return QueueItem.from_row(row) if row else None
 
     def items(self, state: str | None = None) -> list[QueueItem]:
         with self._transaction() as execute:
             where, params = ("WHERE state = ?", (state,)) if state else ("", ())
-            rows = execute(f"SELECT {_COLUMNS} FROM work_items {where} ORDER BY next_try_at, application_id",
+            sql = f"SELECT {_COLUMNS} FROM work_items {where} ORDER BY next_try_at, application_id"  # noqa: S608
+            rows = execute(sql,
                            params).fetchall()
             return [QueueItem.from_row(r) for r in rows]
 
