@@ -34,11 +34,11 @@ def support_run(tmp_path_factory, example_world_path):
     env = bot_env(sims, work, "support")
     first = run_bot(env, "run")
     after_first = export(sims)
-    summary_path = work / "output" / "run-summary.json"
+    summary_path = work / "output" / "latest" / "run-summary.json"
     summary_after_first = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     xlsx_after_first = work / "run-summary-first.xlsx"
-    if (work / "output" / "run-summary.xlsx").exists():
-        shutil.copy(work / "output" / "run-summary.xlsx", xlsx_after_first)
+    if (work / "output" / "latest" / "run-summary.xlsx").exists():
+        shutil.copy(work / "output" / "latest" / "run-summary.xlsx", xlsx_after_first)
     second = run_bot(env, "run")
     after_second = export(sims)
     yield {"sims": sims, "env": env, "work": work, "first": first, "second": second,
