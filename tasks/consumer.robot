@@ -91,4 +91,5 @@ Prepare Application For Decision
     Read Case From All Systems    ${work}
     Assess Case    ${work}
     Write Report Files    ${work}
+    Register Application If Unknown    ${work}
     Write Decision Basis    ${work}
