@@ -23,9 +23,17 @@ ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*
 
 @library(scope="GLOBAL", auto_keywords=False)
 class RunControl:
-    """Progress on the console, back-off between retries, the summary at the end."""
+    """Progress on the console, back-off between retries, one task per work item, the summary.
+
+    Also a listener (API 3): it keeps the running suite so that each work item becomes a task of
+    its own, named by the application id, at the top level of log.html."""
+
+    ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._suite = None
+        self.items_started = 0
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.consecutive_system_errors = 0
@@ -48,6 +56,32 @@ class RunControl:
         self.task = task
         self.summary = RunSummary(mode=ctx.settings.mode.value, started_at=datetime.now(UTC))
         logger.info(f"{task} started in {ctx.settings.mode.value} mode")
+
+    def _start_suite(self, data, result) -> None:
+        self._suite = data
+
+    @keyword
+    def add_task_for_next_work_item(self, items_limit: int = 0) -> None:
+        """Reserves the next input work item and adds a task for it, named by its application
+        id and run after the current one; nothing when the queue has no item due (or the limit
+        is reached)."""
+        from RPA.Robocorp.WorkItems import EmptyQueue
+
+        if int(items_limit) and self.items_started >= int(items_limit):
+            return
+        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        active = items.active_input
+        if active is None or active.state is not None:
+            try:
+                items.get_input_work_item()
+            except EmptyQueue:
+                return
+        self.items_started += 1
+        payload = items.get_work_item_payload() or {}
+        name = str(payload.get("application_id") or f"Arbetsobjekt {self.items_started} utan ansökan")
+        task = self._suite.tests.create(name=name, doc="Ett arbetsobjekt: status och kod i meddelandet.")
+        task.body.create_keyword(name="Prepare One Application")
+        task.body.create_keyword(name="Add Task For Next Work Item", args=[str(items_limit)])
 
     @keyword
     def attempts_per_item(self) -> int:
@@ -127,6 +161,7 @@ class RunControl:
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
         self._progress(work.application_id, outcome)
+        self._mark_task(outcome, code)
         if outcome in ("APPLICATION", "PARKED") and not self.is_configuration_gap(code):
             system = system_of(message)
             same = system == self.failing_system
@@ -141,6 +176,14 @@ class RunControl:
         elif outcome in ("DONE", "BUSINESS"):
             self.consecutive_system_errors = 0
             self.failing_system = ""
+
+    def _mark_task(self, outcome: str, code: str) -> None:
+        """The item's outcome as its task's message and tag in log.html."""
+        try:
+            BuiltIn().set_test_message(f"{outcome} {code}".strip())
+            BuiltIn().set_tags(f"outcome:{outcome}")
+        except Exception as exc:  # noqa: BLE001 - outside a task (not a queue-driven run)
+            logger.debug(f"no task to mark: {type(exc).__name__}")
 
     def _queue_state(self) -> str:
         """What the queue made of the last release ('' with another work-item adapter)."""

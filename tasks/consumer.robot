@@ -20,9 +20,10 @@ ${ITEMS_LIMIT}      0
 
 *** Tasks ***
 Prepare Applications For Decision
-    [Documentation]    One work item per application from the e-service inbox.
+    [Documentation]    Logs in once; each work item then runs as a task of its own, named by its
+    ...    application id, with its outcome as the task's message (DONE, BUSINESS, APPLICATION, PARKED).
     Log In To All Systems
-    For Each Input Work Item    Prepare One Application    items_limit=${ITEMS_LIMIT}    return_results=${False}
+    Add Task For Next Work Item    ${ITEMS_LIMIT}
 
 
 *** Keywords ***
