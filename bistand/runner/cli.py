@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,7 +36,16 @@ def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, st
     for name, value in (variables or {}).items():
         cmd += ["--variable", f"{name}:{value}"]
     cmd.append(str(ROOT / "tasks" / f"{suite}.robot"))
-    return subprocess.call(cmd, cwd=ROOT, env=env)
+    process = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:  # a runner service stopped with SIGTERM: the suite finishes its item, then ends
+        previous = signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        return process.wait()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _count_items(path: Path) -> int:
