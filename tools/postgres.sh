@@ -24,7 +24,18 @@ BIN="$(bindir)"
 as_pg() { if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 mkdir -p "$PG_ROOT"
-if [ "$(id -u)" = "0" ]; then chown postgres: "$PG_ROOT"; fi
+if [ "$(id -u)" = "0" ]; then
+  chown postgres: "$PG_ROOT"
+  if ! runuser -u postgres -- test -w "$PG_ROOT"; then
+    # The checkout lies where the postgres user cannot reach (e.g. under /root): keep the
+    # cluster in a directory of its own and point state/pg/data at it.
+    OUTSIDE="/var/lib/bistand-pg/$(printf '%s' "$PG_ROOT" | md5sum | cut -c1-12)"
+    mkdir -p "$OUTSIDE" && chown postgres: "$OUTSIDE" /var/lib/bistand-pg
+    DATA="$OUTSIDE/data"
+    RUN="$OUTSIDE/run"
+    ln -sfn "$DATA" "$PG_ROOT/data"
+  fi
+fi
 if [ ! -f "$PG_ROOT/password" ]; then
   (umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$PG_ROOT/password")
 fi
@@ -47,7 +58,7 @@ if ! as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
     PORT="$(free_port)"
   fi
   echo "$PORT" > "$PG_ROOT/port"
-  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$PG_ROOT/server.log" -w -t 60 \
+  as_pg "$BIN/pg_ctl" -D "$DATA" -l "$(dirname "$DATA")/server.log" -w -t 60 \
     -o "-p $PORT -k $RUN -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 fi
 PORT="$(cat "$PG_ROOT/port")"
