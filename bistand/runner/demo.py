@@ -76,8 +76,8 @@ def demo(world: Path, mode: str | None, base_port: int, runners: int = 1) -> int
     try:
         lock = RunLock(ROOT / "state" / "demo.lock").acquire()
     except RunLocked as exc:
-        print(f"Not started: another `make run` is active on this checkout ({exc}); "
-              "its simulators, queue and output were left alone", flush=True)
+        print(f"Not started: another `make run` is active on this checkout (pid {exc.holder}, "
+              f"lock {ROOT / 'state' / 'demo.lock'}); its simulators, queue and output were left alone", flush=True)
         return cli.EXIT_LOCKED
     try:
         return _demo(world, mode, base_port, max(1, runners))
