@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORLD ?= devdata/worlds/demo.json
 MODE ?= support
+RUNNERS ?= 1
+QUEUE ?= sqlite
 
-.PHONY: run test lint simulators chromium venv clean
+.PHONY: run test lint simulators chromium venv clean postgres
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,7 +24,11 @@ chromium:
 	@bash tools/ensure-chromium.sh
 
 run: venv chromium
-	$(PY) -m bistand demo --world $(WORLD) --mode $(MODE)
+	@if [ "$(QUEUE)" = postgres ]; then export "$$(bash tools/postgres.sh | tail -1)"; fi; \
+	$(PY) -m bistand demo --world $(WORLD) --mode $(MODE) --runners $(RUNNERS)
+
+postgres:
+	@bash tools/postgres.sh
 
 test: venv chromium
 	$(PY) -m ruff check .

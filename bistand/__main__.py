@@ -1,4 +1,4 @@
-"""`python -m bistand <command>`: report | run | replay | demo | norm. See README."""
+"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm. See README."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
         print("  report  assess a world file offline and write reports + outcomes.json")
-        print("  run     producer then consumer against the configured systems")
+        print("  run     produce, then work until no item is due (one runner)")
+        print("  produce queue every new application of the e-service inbox")
+        print("  work    one runner on the work queue [--until-empty] [--items N]")
+        print("  queue   status [--json] | retry ID|--all-parked | skip ID --reason TEXT")
         print("  replay  process the work items of one stored work-items.json")
         print("  demo    simulators up, run on the demo world, print paths, simulators down")
         print("  norm    show | add | verify the riksnorm tables (next year's norm)")
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         from bistand.cli.norm import main as norm_main
 
         return norm_main(rest)
-    if command in {"run", "replay", "demo"}:
+    if command in {"run", "produce", "work", "queue", "replay", "demo"}:
         from bistand.runner.cli import main as runner_main
 
         return runner_main(command, rest)

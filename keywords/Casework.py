@@ -16,8 +16,12 @@ from robot.libraries.BuiltIn import BuiltIn
 from bistand.bot import casework, tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
+from bistand.core.models import Role
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.pages.casemgmt import ApplicationRegistration
 from bistand.report.plural import plural
+
+WAITING_STATUS = "Väntar på handläggare"
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -78,14 +82,56 @@ class Casework:
     def read_case_from_all_systems(self, work: ItemWork) -> None:
         """E-service form and attachments, every agency register for every member, the frame and
         the case, read concurrently; the result is the case bundle."""
-        bundle, overview = self.ctx.run(
-            casework.read_bundle(self.ctx, work.application_id, work.case_number)
-        )
+        try:
+            bundle, overview = self.ctx.run(casework.read_bundle(self.ctx, work.application_id, work.case_number))
+        except BusinessError as exc:
+            if exc.code != "CASE_NOT_FOUND":
+                raise
+            self._hand_over_without_case(work)
         if bundle.application.period != work.period:
             raise BusinessError("PERIOD_MISMATCH", f"{work.application_id}: period differs from the work item")
         work.bundle, work.overview = bundle, overview
         logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
                     f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
+
+    def _hand_over_without_case(self, work: ItemWork) -> None:
+        """The case-management system has no case for the application's case number: look the
+        applicant up by personnummer; with no case at all the application waits for a
+        caseworker in the e-service (FAILED BUSINESS NO_CASE)."""
+        async def applicant_case() -> str | None:
+            form = await (await self.ctx.page("eservice")).read_application(work.application_id)
+            applicant = next(m for m in form.members if m.role is Role.APPLICANT)
+            return await (await self.ctx.page("casemgmt")).find_case_by_personnummer(applicant.personnummer)
+
+        async def mark_waiting() -> None:
+            await (await self.ctx.page("eservice")).set_status(work.application_id, WAITING_STATUS)
+
+        found = self.ctx.run(applicant_case())
+        if found is not None:
+            raise BusinessError("CASE_MISMATCH", f"{work.application_id}: the applicant's case is {found}, "
+                                                 f"the e-service says {work.case_number}")
+        self.ctx.run(mark_waiting())
+        raise BusinessError("NO_CASE", f"{work.application_id}: the applicant has no case in the case-management "
+                                       "system; the e-service shows the application as waiting for a caseworker")
+
+    @keyword
+    def register_application_if_unknown(self, work: ItemWork) -> None:
+        """Registers the application on its case (Registrera ansökan) when the case-management
+        system does not know it yet, as a caseworker does with an application filed today."""
+        if work.application_id in work.overview.application_ids:
+            return
+        application = work.bundle.application
+
+        async def register() -> None:
+            await (await self.ctx.page("casemgmt")).register_application(work.case_number, ApplicationRegistration(
+                application_id=application.application_id, period=application.period, kind=application.kind,
+                submitted=application.submitted_at.date(),
+            ))
+
+        self.ctx.run(register())
+        work.overview.application_ids.append(work.application_id)
+        work.written.append("application")
+        logger.info(f"{work.application_id}: registered in the case-management system")
 
     @keyword
     def write_decision_basis(self, work: ItemWork) -> None:

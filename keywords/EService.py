@@ -24,32 +24,25 @@ class EService:
 
     @keyword
     def collect_applications_to_queue(self) -> list[dict]:
-        """New applications (status Ny, every page) not queued before, plus the ones a crashed
-        run left unfinished. Payload: application id, case number, period; nothing personal."""
+        """New applications (status Ny, every page). The queue keeps each application once, ever,
+        and keeps unfinished ones. Payload: application id, case number, period; nothing personal."""
 
         async def new_rows():
             eservice = await self.ctx.page("eservice")
             return await eservice.list_applications("Ny")
 
         rows = self.ctx.run(new_rows())
-        ledger = self.ctx.ledger
-        fresh = [r for r in rows if ledger.queue(r.application_id, r.case_number, r.period)]
-        fresh_ids = {r.application_id for r in fresh}
-        self.fresh_ids = fresh_ids
-        resumed = [e for e in ledger.unfinished() if e.application_id not in fresh_ids]
-        payloads = [{"application_id": r.application_id, "case_number": r.case_number, "period": r.period}
-                    for r in fresh]
-        payloads += [{"application_id": e.application_id, "case_number": e.case_number, "period": e.period}
-                     for e in resumed]
-        logger.info(f"{len(rows)} new in the inbox, {len(fresh)} queued now, {len(resumed)} resumed")
-        logger.console(f"Producer: {plural(len(fresh), 'new application')}, {len(resumed)} unfinished resumed")
-        return payloads
+        self.fresh_ids = {r.application_id for r in rows}
+        logger.info(f"{plural(len(rows), 'new application')} in the inbox")
+        logger.console(f"Producer: {plural(len(rows), 'new application')} in the inbox")
+        return [{"application_id": r.application_id, "case_number": r.case_number, "period": r.period}
+                for r in rows]
 
     @keyword
     def mark_application_as_queued(self, application_id: str) -> None:
         """Sets the e-service status to Under handläggning for an application just listed as Ny.
 
-        Resumed items keep whatever status they have (a caseworker may have moved them on)."""
+        Items already queued keep whatever status they have (a caseworker may have moved them on)."""
         if application_id not in self.fresh_ids:
             return
 

@@ -12,9 +12,11 @@ from robot.api import logger
 from robot.api.deco import keyword, library
 from robot.libraries.BuiltIn import BuiltIn
 
+from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
 
 ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*)$", re.DOTALL)
@@ -22,13 +24,27 @@ ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*
 
 @library(scope="GLOBAL", auto_keywords=False)
 class RunControl:
-    """Progress on the console, back-off between retries, the summary at the end."""
+    """Progress on the console, back-off between retries, one task per work item, the summary.
+
+    Also a listener (API 3): it keeps the running suite so that each work item becomes a task of
+    its own, named by the application id, at the top level of log.html."""
+
+    ROBOT_LISTENER_API_VERSION = 3
 
     def __init__(self) -> None:
+        self.ROBOT_LIBRARY_LISTENER = self
+        self._suite = None
+        self.items_started = 0
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.consecutive_system_errors = 0
+        self.failing_system = ""
         self.task = ""
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's evidence folder (output/runs/<UTC time>-<runner>/), set by the runner."""
+        return Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir)
 
     @property
     def ctx(self) -> RunContext:
@@ -36,11 +52,37 @@ class RunControl:
 
     @keyword
     def start_run(self, task: str) -> None:
-        """Opens the run: settings, ledger; the browser starts on first use."""
+        """Opens the run: settings and summary; the browser starts on first use."""
         ctx = self.ctx
         self.task = task
         self.summary = RunSummary(mode=ctx.settings.mode.value, started_at=datetime.now(UTC))
         logger.info(f"{task} started in {ctx.settings.mode.value} mode")
+
+    def _start_suite(self, data, result) -> None:
+        self._suite = data
+
+    @keyword
+    def add_task_for_next_work_item(self, items_limit: int = 0) -> None:
+        """Reserves the next input work item and adds a task for it, named by its application
+        id and run after the current one; nothing when the queue has no item due (or the limit
+        is reached)."""
+        from RPA.Robocorp.WorkItems import EmptyQueue
+
+        if int(items_limit) and self.items_started >= int(items_limit):
+            return
+        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        active = items.active_input
+        if active is None or active.state is not None:
+            try:
+                items.get_input_work_item()
+            except EmptyQueue:
+                return
+        self.items_started += 1
+        payload = items.get_work_item_payload() or {}
+        name = str(payload.get("application_id") or f"Arbetsobjekt {self.items_started} utan ansökan")
+        task = self._suite.tests.create(name=name, doc="Ett arbetsobjekt: status och kod i meddelandet.")
+        task.body.create_keyword(name="Prepare One Application")
+        task.body.create_keyword(name="Add Task For Next Work Item", args=[str(items_limit)])
 
     @keyword
     def attempts_per_item(self) -> int:
@@ -53,6 +95,12 @@ class RunControl:
         return match.group(1) if match else "UNEXPECTED"
 
     @keyword
+    def is_configuration_gap(self, code: str) -> bool:
+        """An error a retry cannot fix (no norm table for the period): parked at once, never
+        counted towards the stop."""
+        return code in PARK_AT_ONCE
+
+    @keyword
     def safe_error_message(self, message: str) -> str:
         """The error text with any personnummer masked, short enough for Control Room."""
         return mask_personnummer_in_text(str(message))[:500]
@@ -60,7 +108,7 @@ class RunControl:
     @keyword
     def record_system_error(self, work: ItemWork, message: str, attempt: int) -> None:
         """Saves blurred screenshots and the Playwright trace of every system, linked from the log."""
-        out = self.ctx.settings.output_dir / "failures" / f"{work.application_id}-try{attempt}"
+        out = self.run_dir / "failures" / f"{work.application_id}-try{attempt}"
         out.mkdir(parents=True, exist_ok=True)
         shots = []
         for system, page in self.ctx.pages().items():
@@ -81,7 +129,7 @@ class RunControl:
         try:
             return Path(BuiltIn().get_variable_value("${OUTPUT DIR}"))
         except Exception:  # noqa: BLE001 - outside Robot Framework
-            return self.ctx.settings.output_dir
+            return self.run_dir
 
     def _save_traces(self, out: Path) -> list[Path]:
         from bistand.bot.tracing import save_trace_chunks
@@ -97,11 +145,14 @@ class RunControl:
 
     @keyword
     def finish_item(self, work: ItemWork | None, outcome: str, message: str = "", attempts: int = 1) -> None:
-        """Records the item's outcome in the ledger and the summary; prints progress; stops the
-        run after too many system errors in a row."""
+        """Records the item's outcome in the summary (PARKED when the queue parked a system
+        failure); prints progress; stops the run after too many failures of the same system in
+        a row. A configuration gap (no norm table) never counts towards the stop."""
         if work is None or self.summary is None:
             return
         code = self.error_code_of(message) if outcome != "DONE" else ""
+        if outcome == "APPLICATION" and self._queue_state() == "parked":
+            outcome = "PARKED"
         assessment = work.assessment
         self.summary.add(ItemResult(
             application_id=work.application_id, outcome=outcome, code=code,
@@ -110,19 +161,38 @@ class RunControl:
             findings=assessment.finding_codes if assessment is not None and outcome == "DONE" else [],
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
-        ledger_state = {"DONE": "done", "BUSINESS": "business", "APPLICATION": "application"}[outcome]
-        self.ctx.ledger.finish(work.application_id, ledger_state, code)
         self._progress(work.application_id, outcome)
-        if outcome == "APPLICATION":
-            self.consecutive_system_errors += 1
+        self._mark_task(outcome, code)
+        if outcome in ("APPLICATION", "PARKED") and not self.is_configuration_gap(code):
+            system = system_of(message)
+            same = system == self.failing_system
+            self.consecutive_system_errors = self.consecutive_system_errors + 1 if same else 1
+            self.failing_system = system
             limit = self.ctx.settings.max_consecutive_system_errors
             if self.consecutive_system_errors >= limit:
                 errors = plural(self.consecutive_system_errors, "system error")
-                reason = f"{errors} in a row (limit {limit}): last {code}"
+                reason = f"{errors} in a row on {system} (limit {limit}): last {code}"
                 self.summary.stopped_reason = reason
                 BuiltIn().fatal_error(f"Run stopped: {reason}")
-        else:
+        elif outcome in ("DONE", "BUSINESS"):
             self.consecutive_system_errors = 0
+            self.failing_system = ""
+
+    def _mark_task(self, outcome: str, code: str) -> None:
+        """The item's outcome as its task's message and tag in log.html."""
+        try:
+            BuiltIn().set_test_message(f"{outcome} {code}".strip())
+            BuiltIn().set_tags(f"outcome:{outcome}")
+        except Exception as exc:  # noqa: BLE001 - outside a task (not a queue-driven run)
+            logger.debug(f"no task to mark: {type(exc).__name__}")
+
+    def _queue_state(self) -> str:
+        """What the queue made of the last release ('' with another work-item adapter)."""
+        try:
+            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
+        except Exception:  # noqa: BLE001 - outside Robot Framework
+            return ""
+        return getattr(adapter, "last_state", "")
 
     def _progress(self, application_id: str, outcome: str) -> None:
         done = len(self.summary.items)
@@ -137,13 +207,22 @@ class RunControl:
 
     @keyword
     def finish_run(self) -> None:
-        """Writes output/run-summary.json and .xlsx, prints the summary, closes the browser."""
+        """Writes the run's run-summary.json and .xlsx, prints the summary, closes the browser."""
         try:
             if self.summary is not None and self.task == "consumer":
                 self.summary.finished_at = datetime.now(UTC)
-                json_path, xlsx_path = self.summary.write(self.ctx.settings.output_dir)
+                json_path, xlsx_path = self.summary.write(self.run_dir)
                 for line in self.summary.console_lines():
                     logger.console(line)
                 logger.info(f"Run summary: {json_path} and {xlsx_path}")
         finally:
             RunContext.reset()
+
+
+SYSTEM_PATTERN = re.compile(r"^(?:[A-Za-z]+Error: )?[A-Z_]+: ([a-z]+)\b")
+
+
+def system_of(message: str) -> str:
+    """'ApplicationError: SYSTEM_UNAVAILABLE: fk: login: ...' -> 'fk' (the failing system)."""
+    match = SYSTEM_PATTERN.match(str(message).strip())
+    return match.group(1) if match and match.group(1) in SYSTEMS else "okänt system"

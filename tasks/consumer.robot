@@ -2,7 +2,8 @@
 Documentation       Consumer: prepares each queued application for decision.
 ...                 Reads the application, every agency register and the reference frame, applies
 ...                 RULES.md, pastes the report into the case-management system and, in automated
-...                 mode, decides standard re-applications. System errors are retried with back-off.
+...                 mode, decides standard re-applications. System errors are retried with back-off,
+...                 then handed back to the work queue, which tries again later or parks the item.
 
 Library             RPA.Robocorp.WorkItems
 Library             ../keywords/RunControl.py
@@ -19,9 +20,10 @@ ${ITEMS_LIMIT}      0
 
 *** Tasks ***
 Prepare Applications For Decision
-    [Documentation]    One work item per application from the e-service inbox.
+    [Documentation]    Logs in once; each work item then runs as a task of its own, named by its
+    ...    application id, with its outcome as the task's message (DONE, BUSINESS, APPLICATION, PARKED).
     Log In To All Systems
-    For Each Input Work Item    Prepare One Application    items_limit=${ITEMS_LIMIT}    return_results=${False}
+    Add Task For Next Work Item    ${ITEMS_LIMIT}
 
 
 *** Keywords ***
@@ -66,13 +68,20 @@ Fail Item For Bad Data
     Finish Item    ${work}    BUSINESS    ${safe}    attempts=${attempt}
 
 Handle System Error
-    [Documentation]    Saves blurred screenshots and traces; on the last try FAILED with APPLICATION.
+    [Documentation]    Saves blurred screenshots and traces; on the last try FAILED with APPLICATION
+    ...    (the queue reschedules the item or parks it). A configuration gap (no norm table
+    ...    for the period) is released at once: the queue parks it, the run goes on.
     ...    Returns True when the item was released.
     [Arguments]    ${work}    ${message}    ${attempt}    ${attempts}
     ${safe}=    Safe Error Message    ${message}
-    Record System Error    ${work}    ${safe}    ${attempt}
-    IF    ${attempt} < ${attempts}    RETURN    ${False}
     ${code}=    Error Code Of    ${safe}
+    ${gap}=    Is Configuration Gap    ${code}
+    IF    ${gap}
+        End Attempt    ${work}
+    ELSE
+        Record System Error    ${work}    ${safe}    ${attempt}
+        IF    ${attempt} < ${attempts}    RETURN    ${False}
+    END
     Release Input Work Item    FAILED    exception_type=APPLICATION    code=${code}    message=${safe}
     Finish Item    ${work}    APPLICATION    ${safe}    attempts=${attempt}
     RETURN    ${True}
@@ -83,4 +92,5 @@ Prepare Application For Decision
     Read Case From All Systems    ${work}
     Assess Case    ${work}
     Write Report Files    ${work}
+    Register Application If Unknown    ${work}
     Write Decision Basis    ${work}

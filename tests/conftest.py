@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.queue_fixtures import postgres_database, postgres_server_url, queue_url  # noqa: F401
 from tests.simulator_process import EXAMPLE_WORLD, Simulators, free_base_port
 
 
@@ -46,3 +47,4 @@ def browser_session():
     session = BrowserSession(headless=True).start()
     yield session
     session.close()
+

@@ -57,7 +57,7 @@ def test_killed_runs_resume_and_every_application_has_exactly_one_decision_basis
     world_path = subset_world(load_world(example_world_path), CRASH_SAMPLE, tmp_path / "world.json")
     sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
     try:
-        env = bot_env(sims, tmp_path, "support")
+        env = bot_env(sims, tmp_path, "support", BISTAND_LEASE_SECONDS="3")
         run_and_kill(env, after_items=3, extra_delay=0)     # between items
         partial = export(sims)["latest_decision_basis"]
         assert 3 <= len(partial) < len(CRASH_SAMPLE)

@@ -34,11 +34,11 @@ def support_run(tmp_path_factory, example_world_path):
     env = bot_env(sims, work, "support")
     first = run_bot(env, "run")
     after_first = export(sims)
-    summary_path = work / "output" / "run-summary.json"
+    summary_path = work / "output" / "latest" / "run-summary.json"
     summary_after_first = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     xlsx_after_first = work / "run-summary-first.xlsx"
-    if (work / "output" / "run-summary.xlsx").exists():
-        shutil.copy(work / "output" / "run-summary.xlsx", xlsx_after_first)
+    if (work / "output" / "latest" / "run-summary.xlsx").exists():
+        shutil.copy(work / "output" / "latest" / "run-summary.xlsx", xlsx_after_first)
     second = run_bot(env, "run")
     after_second = export(sims)
     yield {"sims": sims, "env": env, "work": work, "first": first, "second": second,
@@ -195,3 +195,16 @@ def test_automated_mode_decides_standard_reapplications(tmp_path, example_world,
                 assert f"{amount:,}".replace(",", " ") + " kr" in messages[0]
         else:
             assert (status, messages) == ("Klar för beslut", []), application_id
+
+
+def test_each_run_keeps_its_own_evidence_and_each_item_is_a_task_in_its_log(support_run, example_world):
+    from robot.api import ExecutionResult
+
+    output = support_run["work"] / "output"
+    runs = sorted((output / "runs").iterdir())
+    assert len(runs) == 2 and (output / "latest").resolve() == runs[-1]
+    first = ExecutionResult(str(runs[0] / "output.xml")).suite  # not overwritten by the second run
+    items = {task.name: task.message for task in first.tests if task.name.startswith("ANS-")}
+    assert items == {application_id: "DONE" for application_id in example_world["expected"]}
+    assert json.loads((runs[0] / "run-summary.json").read_text())["items"] == 20
+    assert (runs[0] / "producer" / "log.html").exists() and (runs[1] / "producer" / "log.html").exists()

@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from bistand.queue.store import open_queue
 from tests.bot_harness import bot_env, export, leaks, load_world, log_files, run_bot, subset_world, world_people
 from tests.simulator_process import Simulators, free_base_port
 
@@ -36,17 +37,17 @@ def test_a_portal_that_is_down_fails_the_item_as_a_system_error_with_blurred_scr
         sims.stop()
     assert result.code == 1, result.output[-2000:]
     assert "failed on a system error" in result.last_line
-    summary = json.loads((tmp_path / "output" / "run-summary.json").read_text())
+    summary = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())
     assert summary["failures"] == [{
         "application_id": "ANS-2026-000001", "type": "APPLICATION", "code": "SYSTEM_UNAVAILABLE",
         "message": summary["failures"][0]["message"],
     }]
     assert "fk" in summary["failures"][0]["message"]
     assert written == {}
-    last_try = tmp_path / "output" / "failures" / "ANS-2026-000001-try2"
+    last_try = tmp_path / "output" / "latest" / "failures" / "ANS-2026-000001-try2"
     assert (last_try / "trace-fk.zip").stat().st_size > 0
     assert list(last_try.glob("fk-*.png")), "no screenshot of the failing portal page"
-    log = (tmp_path / "output" / "consumer" / "output.xml").read_text(encoding="utf-8")  # log.html's source
+    log = (tmp_path / "output" / "latest" / "output.xml").read_text(encoding="utf-8")  # log.html's source
     assert "ANS-2026-000001-try2/trace-fk.zip" in log and "ANS-2026-000001-try2/fk-0.png" in log
     numbers, names = world_people(load_world(example_world_path))
     for path in log_files(tmp_path / "output"):
@@ -64,8 +65,12 @@ def test_the_run_stops_after_too_many_system_errors_in_a_row(tmp_path, small_wor
     finally:
         sims.stop()
     assert result.code == 3, result.output[-2000:]
-    assert result.last_line.startswith("Stopped: 2 system errors in a row")
-    summary = json.loads((tmp_path / "output" / "run-summary.json").read_text())
+    assert result.last_line.startswith("Stopped: 2 system errors in a row on fk")
+    summary = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())
     assert summary["items"] == 2
-    ledger = json.loads((tmp_path / "bot-state" / "ledger.json").read_text())
-    assert sorted(entry["state"] for entry in ledger.values()) == ["application", "application", "queued"]
+    status = json.loads(run_bot(env, "queue", "status", "--json").stdout)
+    assert status["counts"]["pending"] == 3 and status["counts"]["done"] == 0  # two rescheduled, one untouched
+    store = open_queue(f"sqlite:///{tmp_path / 'bot-state' / 'queue.db'}")
+    failures = sorted(item.failures for item in store.items())
+    store.close()
+    assert failures == [0, 1, 1]

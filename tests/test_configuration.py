@@ -46,7 +46,7 @@ def bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 def test_a_frames_folder_that_does_not_exist_stops_the_run_before_it_starts_with_exit_6(tmp_path, command):
     missing = tmp_path / "no-such-share"
     result = bot(tmp_path, *command, BISTAND_FRAMES_DIR=str(missing))
-    assert result.returncode == 6, result.stdout + result.stderr
+    assert result.returncode == 7, result.stdout + result.stderr
     assert f"Configuration error: the reference-frame folder {missing} does not exist" in result.stdout
     assert "make simulators" in result.stdout and "BISTAND_FRAMES_DIR" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "Not started: fix the configuration first"

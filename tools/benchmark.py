@@ -1,6 +1,7 @@
 """Benchmark the bot end to end: seconds per application and peak memory of a run.
 
     .venv/bin/python tools/benchmark.py [--world devdata/worlds/demo.json] [--mode support]
+    .venv/bin/python tools/benchmark.py --runners 1,2 --queue postgres   (tools/queue_benchmark.py)
 
 Starts the simulators on free ports with a fresh state, runs `python -m bistand run` once,
 samples the memory of the bot's whole process tree (runner, Robot Framework, Playwright driver,
@@ -78,6 +79,10 @@ def cpu_seconds(pid: int) -> tuple[str, float]:
 
 
 def main() -> int:
+    if "--runners" in sys.argv or "--queue" in sys.argv:  # several runners on one queue
+        from tools.queue_benchmark import main as queue_benchmark
+
+        return queue_benchmark(sys.argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
     parser.add_argument("--mode", default="support", choices=["support", "automated"])
@@ -116,7 +121,7 @@ def main() -> int:
         sampler.join()
     finally:
         sims.stop()
-    summary_path = work / "output" / "run-summary.json"
+    summary_path = work / "output" / "latest" / "run-summary.json"
     if process.returncode != 0 or not summary_path.exists():
         print(output[-4000:])
         print(f"run failed with exit code {process.returncode}")

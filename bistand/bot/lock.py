@@ -1,4 +1,4 @@
-"""One run at a time: an advisory file lock that the OS drops when the process dies.
+"""One demo (`make run`) at a time: an advisory file lock that the OS drops when the process dies.
 
 A crashed or killed run can never leave the lock stuck (flock is tied to the open file), and
 the lock file names the holder's pid for the operator.
@@ -12,7 +12,11 @@ from pathlib import Path
 
 
 class RunLocked(Exception):
-    """Another run holds the lock."""
+    """Another run holds the lock (`holder`: its pid as written in the lock file)."""
+
+    def __init__(self, message: str, holder: str = "?") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class RunLock:
@@ -28,7 +32,7 @@ class RunLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise RunLocked(f"another bistand run is active (pid {holder}, lock {self.path})") from None
+            raise RunLocked(f"another bistand run is active (pid {holder}, lock {self.path})", holder) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from bistand.report.plural import plural
 
-Outcome = Literal["DONE", "BUSINESS", "APPLICATION"]
+Outcome = Literal["DONE", "BUSINESS", "APPLICATION", "PARKED"]
 
 
 class ItemResult(BaseModel):
@@ -91,7 +91,8 @@ class RunSummary(BaseModel):
         lines = [
             f"Run summary ({self.mode}): {plural(len(self.items), 'item')}: "
             f"{counts.get('DONE', 0)} done, {plural(counts.get('BUSINESS', 0), 'business failure')}, "
-            f"{plural(counts.get('APPLICATION', 0), 'system failure')}",
+            f"{plural(counts.get('APPLICATION', 0), 'system failure')} to retry, "
+            f"{counts.get('PARKED', 0)} parked (behöver åtgärd)",
             f"  proposals: {', '.join(f'{k} {v}' for k, v in sorted(self.proposal_counts.items())) or '-'}",
             f"  findings:  {', '.join(f'{k} {v}' for k, v in self.finding_counts.items()) or '-'}",
             f"  seconds per application: median {self.median_seconds:.2f}, p95 {self.percentile(0.95):.2f}",
@@ -139,6 +140,7 @@ def write_xlsx(summary: RunSummary, path: Path) -> None:
         ("Läge", data["mode"]), ("Start", data["started_at"]), ("Slut", data["finished_at"]),
         ("Ärenden", data["items"]), ("Klara", data["outcomes"].get("DONE", 0)),
         ("Affärsfel", data["outcomes"].get("BUSINESS", 0)), ("Systemfel", data["outcomes"].get("APPLICATION", 0)),
+        ("Parkerade (behöver åtgärd)", data["outcomes"].get("PARKED", 0)),
         ("Median sekunder per ärende", data["median_seconds"]), ("95:e percentilen sekunder", data["p95_seconds"]),
         ("Avbruten", data["stopped_reason"]),
     ]

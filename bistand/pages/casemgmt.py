@@ -54,6 +54,15 @@ class DecisionBasisForm(Model):
     report_text: str
 
 
+class ApplicationRegistration(Model):
+    """An incoming application to register on its case."""
+
+    application_id: str
+    period: Period
+    kind: Literal["first", "reapplication"]
+    submitted: date
+
+
 class DecisionForm(Model):
     """A decision registered by the bot (automated mode only)."""
 
@@ -75,6 +84,7 @@ class CaseOverview(Model):
     """The case as the system shows it, and which applications already have each kind of write."""
 
     case: CaseRecord
+    application_ids: list[str] = []  # the applications the system knows (Aktuella ansökningar)
     decision_basis_ids: list[str] = []
     decision_ids: list[str] = []
     payment_ids: list[str] = []
@@ -162,6 +172,32 @@ class CaseManagementPage(PortalPage):
                 raise ApplicationError(
                     "WRITE_NOT_CONFIRMED",
                     f"{self.system}: decision basis {number} for {form.application_id} is not shown as written",
+                )
+        finally:
+            await self.release(page)
+
+    async def register_application(self, case_number: str, form: ApplicationRegistration) -> None:
+        """Register an incoming application on its case (Registrera ansökan), as a caseworker
+        does for an application the e-service received; confirmed by its row on the case page."""
+        page = await self.open(self._case_path(case_number, "/ansokan/ny"), "formuläret registrera ansökan")
+        try:
+            await self._require_case_page(page, case_number)
+            await (await self._field(page, "Ansökan")).fill(form.application_id)
+            await (await self._field(page, "Period")).fill(form.period)
+            await (await self._field(page, "Typ av ansökan")).select_option(value=form.kind)
+            await (await self._field(page, "Inkommen")).fill(form.submitted.isoformat())
+            await self._submit(page, "Registrera ansökan", r"Ansökan (ANS-[0-9-]+) registrerad",
+                               f"registrering av {form.application_id}")
+        finally:
+            await self.release(page)
+        page = await self._open_case_page(case_number)
+        try:
+            rows = await self._grid(page, "Aktuella ansökningar", ["Ansökan", "Period"])
+            if not any(r["Ansökan"].text == form.application_id and r["Period"].text == form.period for r in rows):
+                await self.capture_failure(page)
+                raise ApplicationError(
+                    "WRITE_NOT_CONFIRMED",
+                    f"{self.system}: application {form.application_id} is not shown as registered",
                 )
         finally:
             await self.release(page)
@@ -273,6 +309,7 @@ class CaseManagementPage(PortalPage):
     async def _read_overview(self, page: Page, case_number: str) -> CaseOverview:
         household = await self._grid(page, "Hushåll", ["Personnummer", "Namn", "Roll", "Studerande", "Lunch i hemmet"])
         previous = await self._grid(page, "Tidigare beslut", ["Period", "Beslut", "Belopp"])
+        applications = await self._grid(page, "Aktuella ansökningar", ["Ansökan"])
         bases = await self._grid(page, "Beslutsunderlag", ["Ansökan"])
         decisions = await self._grid(page, "Registrerade beslut", ["Ansökan"])
         payments = await self._grid(page, "Utbetalningsorder", ["Ansökan"])
@@ -297,7 +334,8 @@ class CaseManagementPage(PortalPage):
             return sorted({row["Ansökan"].text for row in rows})
 
         return CaseOverview(
-            case=case, decision_basis_ids=ids(bases), decision_ids=ids(decisions), payment_ids=ids(payments)
+            case=case, application_ids=ids(applications),
+            decision_basis_ids=ids(bases), decision_ids=ids(decisions), payment_ids=ids(payments)
         )
 
     @staticmethod

@@ -24,7 +24,7 @@ from bistand.pages.base import PortalPage, cell_text, parse_kr
 
 PAGE_COUNTER = re.compile(r"^\s*Sida \d+ av \d+\s*$")
 
-STATUSES = ("Ny", "Under handläggning", "Klar för beslut", "Beslutad")
+STATUSES = ("Ny", "Under handläggning", "Klar för beslut", "Beslutad", "Väntar på handläggare")
 """The statuses the e-service shows, in workflow order."""
 
 # One round trip per table: each body row's cell texts and the row's data-* attributes.

@@ -1,8 +1,11 @@
-"""`python -m bistand demo`: the README's main command.
+"""`python -m bistand demo`: the README's main command (`make run`).
 
 Starts the simulators on the demo world with a fresh state (as a separate process: the bot
-never imports them), points the bot at them, runs producer + consumer in support mode, prints
-where the reports, logs and run summary are, and stops the simulators.
+never imports them), points the bot at them, queues the inbox, works the queue with one or
+more runners, prints where the reports, logs and run summaries are, and stops the simulators.
+
+One demo at a time per checkout: a second `make run` while one is live refuses (exit 4) before
+it touches state/demo-run, so it can never reset a live run's simulators, queue or output.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-from bistand.bot.config import ROOT, SYSTEMS, load_settings
+from bistand.bot.config import ROOT, SYSTEMS
+from bistand.bot.lock import RunLock, RunLocked
+from bistand.queue import cli as queue_cli
 from bistand.runner import cli
+
+SEVERITY = [cli.EXIT_OK, cli.EXIT_SYSTEM_FAILURES, cli.EXIT_PARKED, cli.EXIT_STOPPED]
 
 
 def _ports_free(base: int) -> bool:
@@ -65,7 +72,20 @@ def start_simulators(world: Path, state_dir: Path, base_port: int) -> subprocess
     return process
 
 
-def demo(world: Path, mode: str | None, base_port: int) -> int:
+def demo(world: Path, mode: str | None, base_port: int, runners: int = 1) -> int:
+    try:
+        lock = RunLock(ROOT / "state" / "demo.lock").acquire()
+    except RunLocked as exc:
+        print(f"Not started: another `make run` is active on this checkout (pid {exc.holder}, "
+              f"lock {ROOT / 'state' / 'demo.lock'}); its simulators, queue and output were left alone", flush=True)
+        return cli.EXIT_LOCKED
+    try:
+        return _demo(world, mode, base_port, max(1, runners))
+    finally:
+        lock.release()
+
+
+def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     # Its own state: `make simulators` may be serving state/demo (the bot's default frames) meanwhile.
     state = ROOT / "state" / "demo-run"
     shutil.rmtree(state / "bot", ignore_errors=True)
@@ -76,9 +96,18 @@ def demo(world: Path, mode: str | None, base_port: int) -> int:
     os.environ["BISTAND_STATE_DIR"] = str(state / "bot")
     for index, system in enumerate(SYSTEMS):
         os.environ[f"BISTAND_URL_{system.upper()}"] = f"http://127.0.0.1:{base + index}"
+    env = cli._base_env(mode or "support")
+    store = queue_cli.queue_for(env)
+    store.clear()  # the world was reseeded: the queue starts empty too
+    print(f"Work queue: {store.url.split('@')[-1]}", flush=True)
+    store.close()
     try:
-        print(f"Running the bot ({mode or 'support'} mode)", flush=True)
-        code = cli.run(mode or "support", 0)
+        print(f"Running the bot ({mode or 'support'} mode, {runners} runner(s))", flush=True)
+        if runners == 1:
+            code = cli.run(mode or "support", 0, env)
+            run_dirs = [_latest(env)]
+        else:
+            code, run_dirs = _several_runners(env, runners), []
     finally:
         sims.send_signal(signal.SIGTERM)
         try:
@@ -86,5 +115,56 @@ def demo(world: Path, mode: str | None, base_port: int) -> int:
         except subprocess.TimeoutExpired:
             sims.kill()
         print("Simulators stopped", flush=True)
-    cli._verdict_last(load_settings(), code)  # the verdict stays the last line
+    # the verdict stays the last line
+    if code == cli.EXIT_PRODUCER:
+        print("Stopped: the producer could not queue the inbox", flush=True)
+    elif runners == 1:
+        queue_cli.verdict_of(run_dirs[0])
+    else:
+        print(_several_verdict(code), flush=True)
     return code
+
+
+def _latest(env: dict[str, str]) -> Path:
+    from bistand.bot.config import load_settings
+
+    return (load_settings(environ=env).output_dir / "latest").resolve()
+
+
+def _several_runners(env: dict[str, str], runners: int) -> int:
+    """Queues the inbox once, then starts `runners` processes of `work --until-empty`."""
+    code = queue_cli.produce(env, queue_cli.new_run_dir(env, "demo-producer"))
+    if code != cli.EXIT_OK:
+        return code
+    started = time.perf_counter()
+    processes = []
+    for number in range(1, runners + 1):
+        runner_env = {**env, "BISTAND_RUNNER_ID": f"demo-runner-{number}"}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT, env=runner_env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ))
+    pumps = [threading.Thread(target=_prefix, args=(f"runner {n}", p), daemon=True)
+             for n, p in enumerate(processes, start=1)]
+    for pump in pumps:
+        pump.start()
+    codes = [p.wait() for p in processes]
+    for pump in pumps:
+        pump.join(timeout=10)
+    print(f"Total run time {time.perf_counter() - started:.1f} s with {runners} runners", flush=True)
+    worst = max(codes, key=lambda c: SEVERITY.index(c) if c in SEVERITY else len(SEVERITY))
+    return worst
+
+
+def _prefix(name: str, process: subprocess.Popen) -> None:
+    for line in process.stdout:
+        print(f"[{name}] {line.rstrip()}", flush=True)
+
+
+def _several_verdict(code: int) -> str:
+    return {
+        cli.EXIT_OK: "OK: every runner finished; the queue has nothing due",
+        cli.EXIT_SYSTEM_FAILURES: "Some items failed on a system error; the queue retries them later",
+        cli.EXIT_PARKED: "Some items were parked (behöver åtgärd): see `python -m bistand queue status`",
+        cli.EXIT_STOPPED: "A runner stopped after too many consecutive failures of the same system",
+    }.get(code, f"A runner ended with exit code {code}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
@@ -411,6 +411,58 @@ def create_app(ctx: SystemContext) -> FastAPI:
         if basis is None:
             return not_found(request, case_number)
         return render(request, "basis.html", case=case, basis=basis, labels=PROPOSAL_LABELS)
+
+    # -- registrera ansökan (an incoming application the system does not know yet) -------------
+
+    @app.get("/arende/{case_number}/ansokan/ny", response_class=HTMLResponse)
+    def new_application(request: Request, case_number: str, registrerad: str = ""):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        known = registrerad in {a["application_id"] for a in case["applications"]}
+        return render(request, "register_form.html", case=case, kinds=KIND_LABELS, errors=[],
+                      values={"ansokan": "", "period": "", "typ": "", "inkommen": ""},
+                      confirmation=f"Ansökan {registrerad} registrerad i ärendet." if known else None)
+
+    @app.post("/arende/{case_number}/ansokan/ny", response_class=HTMLResponse)
+    def register_application(request: Request, case_number: str, ansokan: str = Form(""), period: str = Form(""),
+                             typ: str = Form(""), inkommen: str = Form("")):
+        case = with_case(case_number)
+        if case is None:
+            return not_found(request, case_number)
+        values = {"ansokan": ansokan.strip().upper(), "period": period.strip(), "typ": typ.strip(),
+                  "inkommen": inkommen.strip()}
+        errors: list[str] = []
+        if not APPLICATION_ID.match(values["ansokan"]):
+            errors.append("Ansökan ska anges som ANS-ÅÅÅÅ-NNNNNN.")
+        elif values["ansokan"] in {a["application_id"] for a in case["applications"]}:
+            errors.append(f"Ansökan {values['ansokan']} finns redan i ärendet.")
+        if not PERIOD.match(values["period"]):
+            errors.append("Period ska anges som ÅÅÅÅ-MM.")
+        if values["typ"] not in KIND_LABELS:
+            errors.append("Välj typ av ansökan.")
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", values["inkommen"]):
+            errors.append("Inkommen ska anges som ÅÅÅÅ-MM-DD.")
+        if errors:
+            return render(request, "register_form.html", status_code=422, case=case, kinds=KIND_LABELS,
+                          values=values, errors=errors, confirmation=None)
+        user = request.session["user"]
+        conn = db()
+        try:
+            conn.execute(
+                "INSERT INTO applications VALUES (?, ?, ?, ?, ?)",
+                (values["ansokan"], case_number, values["period"], values["typ"], f"{values['inkommen']}T00:00:00"),
+            )
+            conn.execute(
+                "INSERT INTO journal (case_number, time, author, text) VALUES (?, ?, ?, ?)",
+                (case_number, now_text(), user, f"Ansökan {values['ansokan']} registrerad av {user}"),
+            )
+            conn.commit()
+        finally:
+            conn.close()
+        return RedirectResponse(
+            f"/arende/{case_number}/ansokan/ny?{urlencode({'registrerad': values['ansokan']})}", status_code=303
+        )
 
     # -- beslut ---------------------------------------------------------------------------
 

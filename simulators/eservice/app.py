@@ -36,6 +36,7 @@ STATUS_LABELS = {
     "in_progress": "Under handläggning",
     "ready": "Klar för beslut",
     "decided": "Beslutad",
+    "waiting": "Väntar på handläggare",
 }
 STATUS_CODES = {label: code for code, label in STATUS_LABELS.items()}
 KIND_LABELS = {"first": "Ansökan", "reapplication": "Återansökan"}

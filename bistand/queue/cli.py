@@ -1,0 +1,195 @@
+"""`python -m bistand produce | work | queue ...`: the queue's commands (exit codes: bistand.runner.cli).
+
+- `produce`: the producer suite queues every new application of the e-service inbox (once, ever).
+- `work [--until-empty] [--items N]`: one runner; claims due items until none is due
+  (`--until-empty`) or, without it, keeps polling for new items until SIGTERM.
+- `queue status [--json]`, `queue retry ID|--all-parked`, `queue skip ID --reason TEXT`.
+
+Each run writes its evidence under output/runs/<UTC time>-<runner>/ and points output/latest
+at it; nothing of an earlier run is overwritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bistand.bot.config import load_settings
+from bistand.bot.summary import RunSummary
+from bistand.queue.config import load_queue_settings, runner_id
+from bistand.queue.store import QueueStore, open_queue
+
+EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER, EXIT_PARKED = range(7)
+ADAPTER = "bistand.queue.adapter.QueueAdapter"
+
+
+def queue_for(env: dict[str, str]) -> QueueStore:
+    settings = load_queue_settings(env)
+    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures)
+
+
+def queue_env(env: dict[str, str], role: str, until_empty: bool = True) -> dict[str, str]:
+    """The environment that puts the robot's `RPA.Robocorp.WorkItems` on the queue."""
+    env = dict(env)
+    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    env["BISTAND_QUEUE_URL"] = load_queue_settings(env).url
+    if not env.get("RC_WORKSPACE_ID"):  # under Control Room its own adapter stays
+        env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
+    env["BISTAND_QUEUE_ROLE"] = role
+    env["BISTAND_QUEUE_UNTIL_EMPTY"] = "1" if until_empty else "0"
+    return env
+
+
+def new_run_dir(env: dict[str, str], runner: str) -> Path:
+    """output/runs/<UTC time>-<runner>/, and output/latest pointing at it."""
+    output = load_settings(environ=env).output_dir
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    safe_runner = re.sub(r"[^A-Za-z0-9_.-]", "_", runner)[:60]
+    run_dir = output / "runs" / f"{stamp}-{safe_runner}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    latest = output / "latest"
+    temporary = output / f".latest-{os.getpid()}"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(run_dir.relative_to(output))
+    os.replace(temporary, latest)  # atomic: latest always names a whole run
+    return run_dir
+
+
+def produce(env: dict[str, str], run_dir: Path) -> int:
+    from bistand.runner.cli import robot
+
+    store = queue_for(env)
+    before = sum(store.counts().values())
+    code = robot("producer", run_dir / "producer", queue_env(env, "producer"))
+    added = sum(store.counts().values()) - before
+    store.close()
+    if code != 0:
+        print(f"Producer failed (robot exit {code}): see {run_dir / 'producer' / 'log.html'}", flush=True)
+        print("Stopped: the producer could not queue the inbox", flush=True)
+        return EXIT_PRODUCER
+    print(f"Queued {added} new application(s)", flush=True)
+    return EXIT_OK
+
+
+def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> int:
+    """One runner on the queue; the verdict comes from this run's summary."""
+    from bistand.runner.cli import robot
+
+    settings = load_settings(environ=env)
+    store = queue_for(env)
+    due = store.ready_count()
+    in_progress = store.counts()["in_progress"]
+    store.close()
+    if until_empty and due + in_progress == 0:
+        empty = RunSummary(mode=settings.mode.value, started_at=datetime.now(UTC))
+        empty.finished_at = empty.started_at
+        empty.write(run_dir)
+        return verdict_of(run_dir)
+    env = {**queue_env(env, "consumer", until_empty), "BISTAND_RUN_DIR": str(run_dir),
+           "BISTAND_TOTAL_ITEMS": str(min(due + in_progress, items) if items else due + in_progress)}
+    code = robot("consumer", run_dir, env, {"ITEMS_LIMIT": str(items)})
+    verdict = verdict_of(run_dir)
+    if code != 0 and verdict == EXIT_OK:
+        print(f"Consumer task failed (robot exit {code}): see {run_dir / 'log.html'}", flush=True)
+        return EXIT_SYSTEM_FAILURES
+    return verdict
+
+
+def verdict_of(run_dir: Path, quiet: bool = False) -> int:
+    """Exit code and last line from the run summary (see the exit codes in bistand.runner.cli)."""
+    say = (lambda _text: None) if quiet else (lambda text: print(text, flush=True))
+    path = run_dir / "run-summary.json"
+    if not path.exists():
+        say(f"Consumer ended without a run summary: see {run_dir / 'log.html'}")
+        return EXIT_SYSTEM_FAILURES
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    outcomes = summary.get("outcomes", {})
+    if summary.get("stopped_reason"):
+        say(f"Stopped: {summary['stopped_reason']}")
+        return EXIT_STOPPED
+    if outcomes.get("PARKED"):
+        say(f"{outcomes['PARKED']} item(s) parked (behöver åtgärd), {outcomes.get('DONE', 0)} done: "
+            f"see `python -m bistand queue status`")
+        return EXIT_PARKED
+    if outcomes.get("APPLICATION"):
+        say(f"{outcomes['APPLICATION']} item(s) failed on a system error; the queue retries them later")
+        return EXIT_SYSTEM_FAILURES
+    if not summary.get("items"):
+        say("Nothing to do: no new or unfinished applications")
+        return EXIT_OK
+    say(f"OK: {summary.get('items', 0)} item(s) processed "
+        f"({outcomes.get('DONE', 0)} done, {outcomes.get('BUSINESS', 0)} business failures)")
+    return EXIT_OK
+
+
+def print_paths(env: dict[str, str], run_dir: Path) -> None:
+    settings = load_settings(environ=env)
+    print(f"Reports:     {settings.reports_dir}", flush=True)
+    logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html") if p.exists()]
+    print(f"Logs:        {'  '.join(str(p) for p in logs)}", flush=True)
+    print(f"Run summary: {run_dir / 'run-summary.json'}  {run_dir / 'run-summary.xlsx'}", flush=True)
+
+
+def status(env: dict[str, str], as_json: bool) -> int:
+    store = queue_for(env)
+    counts = store.counts()
+    parked = store.items("parked")
+    pending = store.items("pending")
+    store.close()
+    data = {
+        "counts": counts,
+        "parked": [{"application_id": i.application_id, "code": i.error_code, "message": i.error_message,
+                    "failures": i.failures} for i in parked],
+        "next_try_at": min((i.next_try_at for i in pending), default=None),
+    }
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return EXIT_OK
+    labels = {"pending": "väntar", "in_progress": "pågår", "done": "klara", "failed_business": "affärsfel",
+              "parked": "behöver åtgärd", "skipped": "hoppade över"}
+    print("  ".join(f"{labels[state]} {count}" for state, count in counts.items()))
+    if data["next_try_at"]:
+        wait = max(0.0, data["next_try_at"] - time.time())
+        print(f"nästa försök om {wait:.0f} s")
+    for item in data["parked"]:
+        print(f"behöver åtgärd  {item['application_id']}  {item['code']}  {item['message']}")
+    return EXIT_OK
+
+
+def main(argv: list[str], env: dict[str, str]) -> int:
+    """`queue status|retry|skip`."""
+    parser = argparse.ArgumentParser(prog="python -m bistand queue")
+    commands = parser.add_subparsers(dest="command", required=True)
+    status_parser = commands.add_parser("status", help="counts per state and the parked items")
+    status_parser.add_argument("--json", action="store_true")
+    retry_parser = commands.add_parser("retry", help="put a parked or failed item back in the queue")
+    which = retry_parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("application_id", nargs="?")
+    which.add_argument("--all-parked", action="store_true")
+    skip_parser = commands.add_parser("skip", help="never process an item (handled by hand)")
+    skip_parser.add_argument("application_id")
+    skip_parser.add_argument("--reason", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "status":
+        return status(env, args.json)
+    store = queue_for(env)
+    try:
+        if args.command == "retry" and args.all_parked:
+            print(f"{store.retry_all_parked()} parked item(s) back in the queue")
+            return EXIT_OK
+        if args.command == "retry":
+            done = store.retry(args.application_id)
+            print(f"{args.application_id} back in the queue" if done else
+                  f"{args.application_id}: no such item, or it is in progress or done")
+            return EXIT_OK if done else EXIT_USAGE
+        done = store.skip(args.application_id, args.reason)
+        print(f"{args.application_id} skipped" if done else
+              f"{args.application_id}: no such item, or it is in progress")
+        return EXIT_OK if done else EXIT_USAGE
+    finally:
+        store.close()

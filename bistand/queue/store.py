@@ -1,0 +1,380 @@
+"""The queue's store: one table of work items, two backends behind one interface.
+
+SQLite (WAL, `BEGIN IMMEDIATE` around a claim) serves runners on one machine; PostgreSQL
+(`FOR UPDATE SKIP LOCKED`) serves runners on many. Both speak the same SQL apart from the
+claim's row lock; the schema is created and migrated here (`schema_version` and an ordered
+list of migrations), never by hand.
+
+Life of an item: pending -> in_progress (a lease that the holder's heartbeat extends; when the
+holder dies the item is claimable again once the lease expires) -> done | failed_business |
+pending again later (an APPLICATION failure, rescheduled with a growing delay) | parked
+("behöver åtgärd": out of tries, or a configuration gap that a retry cannot fix) | skipped.
+Times are Unix seconds taken from the database server's clock on PostgreSQL, so runners on
+several machines agree on lease expiry.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from bistand.core.personnummer import mask_personnummer_in_text
+
+ItemState = Literal["pending", "in_progress", "done", "failed_business", "parked", "skipped"]
+STATES: tuple[str, ...] = ("pending", "in_progress", "done", "failed_business", "parked", "skipped")
+
+# Errors tied to the item's data and the installation, not to a struggling system: a retry
+# cannot fix them, so the item is parked at once and the run goes on.
+PARK_AT_ONCE = {
+    "NORM_TABLE_MISSING": "installera riksnormen för ansökans år (resources/norm/<år>.yaml) "
+                          "och kör `python -m bistand queue retry --all-parked`",
+    "NORM_TABLE_INVALID": "rätta riksnormen för ansökans år (resources/norm/<år>.yaml) "
+                          "och kör `python -m bistand queue retry --all-parked`",
+}
+
+MIGRATIONS: list[list[str]] = [
+    [  # 1: the work items
+        """CREATE TABLE work_items (
+            application_id TEXT PRIMARY KEY,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            claims INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_try_at DOUBLE PRECISION NOT NULL,
+            lease_owner TEXT,
+            lease_until DOUBLE PRECISION,
+            error_type TEXT NOT NULL DEFAULT '',
+            error_code TEXT NOT NULL DEFAULT '',
+            error_message TEXT NOT NULL DEFAULT '',
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX work_items_ready ON work_items (state, next_try_at)",
+    ],
+]
+
+_COLUMNS = ("application_id, payload, state, claims, failures, next_try_at, lease_owner, lease_until, "
+            "error_type, error_code, error_message, updated_at")
+
+
+class QueueItem(BaseModel):
+    application_id: str
+    payload: dict[str, Any]
+    state: ItemState
+    claims: int = 0
+    failures: int = 0
+    next_try_at: float = 0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    error_type: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    updated_at: float = 0
+
+    @classmethod
+    def from_row(cls, row: tuple) -> QueueItem:
+        values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row, strict=True))
+        values["payload"] = json.loads(values["payload"])
+        return cls.model_validate(values)
+
+
+class LeaseLost(Exception):
+    """The item is no longer this runner's (its lease expired and another runner took it)."""
+
+
+class QueueStore:
+    """The interface both backends share; SQL with `?` placeholders."""
+
+    url: str
+
+    def __init__(self, retry_delays: list[float] | None = None, max_failures: int = 5) -> None:
+        self.retry_delays = list(retry_delays or [30, 120, 600, 3600])
+        self.max_failures = max_failures
+        self._lock = threading.RLock()  # one connection, shared by a runner and its heartbeat
+
+    # -- backend hooks -------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self, claim: bool = False) -> Iterator[Callable[..., Any]]:
+        raise NotImplementedError
+
+    def _now(self, execute: Callable[..., Any]) -> float:
+        return time.time()
+
+    _skip_locked = ""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- schema --------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Applies the migrations this database lacks; returns the schema version."""
+        with self._transaction(claim=True) as execute:
+            self._lock_schema(execute)
+            execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    execute(statement)
+                execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            return max(current, len(MIGRATIONS))
+
+    def _lock_schema(self, execute: Callable[..., Any]) -> None:
+        """Serialises concurrent migrations (SQLite: BEGIN IMMEDIATE already does)."""
+
+    # -- producing -----------------------------------------------------------------------
+    def add(self, application_id: str, payload: dict[str, Any]) -> bool:
+        """Queues an application once, ever; False when it was already queued."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "INSERT INTO work_items (application_id, payload, next_try_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (application_id) DO NOTHING",
+                (application_id, json.dumps(payload, sort_keys=True), now, now, now),
+            )
+            return cursor.rowcount == 1
+
+    # -- working -------------------------------------------------------------------------
+    def claim(self, owner: str, lease_seconds: float) -> QueueItem | None:
+        """The pending item due first (or one whose holder's lease ran out), leased to `owner`."""
+        with self._transaction(claim=True) as execute:
+            now = self._now(execute)
+            sql = (  # constants only; every value is bound
+                f"UPDATE work_items SET state = 'in_progress', lease_owner = ?, lease_until = ?, "  # noqa: S608
+                f"claims = claims + 1, updated_at = ? WHERE application_id = ("
+                f"SELECT application_id FROM work_items WHERE (state = 'pending' AND next_try_at <= ?) "
+                f"OR (state = 'in_progress' AND lease_until < ?) "
+                f"ORDER BY next_try_at, application_id LIMIT 1{self._skip_locked}) RETURNING {_COLUMNS}"
+            )
+            row = execute(sql, (owner, now + lease_seconds, now, now, now)).fetchone()
+            return QueueItem.from_row(row) if row else None
+
+    def heartbeat(self, application_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extends the lease; False when the item is no longer this owner's."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "UPDATE work_items SET lease_until = ?, updated_at = ? "
+                "WHERE application_id = ? AND lease_owner = ? AND state = 'in_progress'",
+                (now + lease_seconds, now, application_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def complete(self, application_id: str, owner: str) -> ItemState:
+        return self._release(application_id, owner, "done", "", "", "")
+
+    def fail(self, application_id: str, owner: str, error_type: str, code: str, message: str) -> ItemState:
+        """BUSINESS: failed for good. APPLICATION: rescheduled after the next delay of the
+        schedule, or parked when out of tries or when the code is a configuration gap."""
+        message = mask_personnummer_in_text(message or "")[:500]
+        if error_type.upper() == "BUSINESS":
+            return self._release(application_id, owner, "failed_business", "BUSINESS", code, message)
+        hint = PARK_AT_ONCE.get(code)
+        if hint:
+            return self._release(application_id, owner, "parked", "APPLICATION", code, f"{message} Åtgärd: {hint}")
+        return self._release(application_id, owner, "retry", "APPLICATION", code, message)
+
+    def _release(self, application_id: str, owner: str, state: str, error_type: str, code: str,
+                 message: str) -> ItemState:
+        with self._transaction() as execute:
+            now = self._now(execute)
+            row = execute(
+                "SELECT failures FROM work_items WHERE application_id = ? AND lease_owner = ? "
+                "AND state = 'in_progress'", (application_id, owner),
+            ).fetchone()
+            if row is None:
+                raise LeaseLost(f"{application_id} is no longer leased to {owner}")
+            failures = row[0] + (1 if error_type == "APPLICATION" else 0)
+            next_try = now
+            if state == "retry":
+                if failures >= self.max_failures:
+                    state = "parked"
+                    message = f"{message} (försök {failures} av {self.max_failures})"
+                else:
+                    state = "pending"
+                    next_try = now + self.retry_delays[min(failures, len(self.retry_delays)) - 1]
+            execute(
+                "UPDATE work_items SET state = ?, failures = ?, next_try_at = ?, lease_owner = NULL, "
+                "lease_until = NULL, error_type = ?, error_code = ?, error_message = ?, updated_at = ? "
+                "WHERE application_id = ?",
+                (state, failures, next_try, error_type, code, message, now, application_id),
+            )
+            return state  # type: ignore[return-value]
+
+    # -- operating -----------------------------------------------------------------------
+    def get(self, application_id: str) -> QueueItem | None:
+        with self._transaction() as execute:
+            row = execute(f"SELECT {_COLUMNS} FROM work_items WHERE application_id = ?",  # noqa: S608
+                          (application_id,)).fetchone()
+            return QueueItem.from_row(row) if row else None
+
+    def items(self, state: str | None = None) -> list[QueueItem]:
+        with self._transaction() as execute:
+            where, params = ("WHERE state = ?", (state,)) if state else ("", ())
+            sql = f"SELECT {_COLUMNS} FROM work_items {where} ORDER BY next_try_at, application_id"  # noqa: S608
+            rows = execute(sql,
+                           params).fetchall()
+            return [QueueItem.from_row(r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        with self._transaction() as execute:
+            rows = execute("SELECT state, COUNT(*) FROM work_items GROUP BY state").fetchall()
+            found = {state: count for state, count in rows}
+            return {state: found.get(state, 0) for state in STATES}
+
+    def ready_count(self) -> int:
+        """Items a runner could claim now."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            return execute(
+                "SELECT COUNT(*) FROM work_items WHERE (state = 'pending' AND next_try_at <= ?) "
+                "OR (state = 'in_progress' AND lease_until < ?)", (now, now),
+            ).fetchone()[0]
+
+    def retry(self, application_id: str) -> bool:
+        """A parked, failed or skipped item back to pending, due now, with a fresh try count."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "UPDATE work_items SET state = 'pending', failures = 0, next_try_at = ?, updated_at = ? "
+                "WHERE application_id = ? AND state IN ('parked', 'failed_business', 'skipped', 'pending')",
+                (now, now, application_id),
+            )
+            return cursor.rowcount == 1
+
+    def retry_all_parked(self) -> int:
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "UPDATE work_items SET state = 'pending', failures = 0, next_try_at = ?, updated_at = ? "
+                "WHERE state = 'parked'", (now, now),
+            )
+            return cursor.rowcount
+
+    def skip(self, application_id: str, reason: str) -> bool:
+        """An operator's decision: never process this item (it is handled by hand)."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "UPDATE work_items SET state = 'skipped', lease_owner = NULL, lease_until = NULL, "
+                "error_type = '', error_code = 'SKIPPED', error_message = ?, updated_at = ? "
+                "WHERE application_id = ? AND state <> 'in_progress'",
+                (mask_personnummer_in_text(reason)[:500], now, application_id),
+            )
+            return cursor.rowcount == 1
+
+    def clear(self) -> None:
+        """Empties the queue (the demo reseeds its world, so its old items mean nothing)."""
+        with self._transaction() as execute:
+            execute("DELETE FROM work_items")
+
+
+class SqliteQueue(QueueStore):
+    def __init__(self, path: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url = f"sqlite:///{path}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA busy_timeout=60000")
+
+    @contextmanager
+    def _transaction(self, claim: bool = False) -> Iterator[Callable[..., Any]]:
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")  # writers queue up here, not halfway through
+            try:
+                yield connection.execute
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class PostgresQueue(QueueStore):
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url = url
+        self._connection = None
+        self._connect()
+
+    def _connect(self) -> None:
+        import psycopg
+
+        self._connection = psycopg.connect(self.url, autocommit=True, connect_timeout=15)
+
+    @contextmanager
+    def _transaction(self, claim: bool = False) -> Iterator[Callable[..., Any]]:
+        import psycopg
+
+        with self._lock:
+            if self._connection is None or self._connection.closed or self._connection.broken:
+                self._reconnect()
+            try:
+                with self._connection.transaction():
+                    yield self._execute
+            except psycopg.OperationalError:
+                self._connection.close()  # next call reconnects
+                raise
+
+    def _reconnect(self) -> None:
+        """A restarted database or a dropped connection: try again for up to half a minute."""
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._connect()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)  # backoff: the database is restarting
+
+    def _execute(self, sql: str, params: tuple = ()):
+        return self._connection.execute(sql.replace("?", "%s"), params)
+
+    def _now(self, execute: Callable[..., Any]) -> float:
+        return float(execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())").fetchone()[0])
+
+    def _lock_schema(self, execute: Callable[..., Any]) -> None:
+        execute("SELECT pg_advisory_xact_lock(72163)")  # one migrating runner at a time
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+def open_queue(url: str, retry_delays: list[float] | None = None, max_failures: int = 5) -> QueueStore:
+    """The store for a `BISTAND_QUEUE_URL`, schema migrated."""
+    kwargs = {"retry_delays": retry_delays, "max_failures": max_failures}
+    if url.startswith("sqlite:///"):
+        store: QueueStore = SqliteQueue(Path(url.removeprefix("sqlite:///")), **kwargs)
+    elif url.startswith(("postgresql://", "postgres://")):
+        store = PostgresQueue(url, **kwargs)
+    else:
+        raise ValueError(f"unsupported queue URL (sqlite:///PATH or postgresql://...): {url.split('@')[-1]}")
+    store.migrate()
+    return store
+
+
+def open_configured_queue(environ: dict[str, str] | None = None) -> QueueStore:
+    from bistand.queue.config import load_queue_settings
+
+    settings = load_queue_settings(environ)
+    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures)

@@ -1,0 +1,111 @@
+"""The queue behind rpaframework's work-item interface, on both backends (no browser)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from RPA.Robocorp.WorkItems import EmptyQueue, State, WorkItems
+
+from bistand.queue.adapter import QueueAdapter
+from bistand.queue.store import open_queue
+
+
+@pytest.fixture
+def queue_env(monkeypatch, queue_url):
+    monkeypatch.setenv("BISTAND_QUEUE_URL", queue_url)
+    monkeypatch.setenv("BISTAND_RUNNER_ID", "runner-test")
+    monkeypatch.setenv("BISTAND_RETRY_DELAYS", "60")
+    monkeypatch.setenv("BISTAND_MAX_FAILURES", "2")
+    return queue_url
+
+
+def payload(n: int) -> dict:
+    return {"application_id": f"ANS-2026-{n:06d}", "case_number": f"EB-2026-{n:04d}", "period": "2026-12"}
+
+
+def test_rpaframework_loads_the_adapter_by_its_dotted_name(queue_env, monkeypatch):
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.queue.adapter.QueueAdapter")
+    library = WorkItems(autoload=False)
+    assert isinstance(library.adapter, QueueAdapter)
+
+
+def test_the_producer_role_queues_saved_outputs_once(queue_env, monkeypatch):
+    monkeypatch.setenv("BISTAND_QUEUE_ROLE", "producer")
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.queue.adapter.QueueAdapter")
+    library = WorkItems(autoload=False)
+    library.get_input_work_item()
+    for n in (1, 2, 1):
+        library.create_output_work_item(variables=payload(n), save=True)
+    with pytest.raises(EmptyQueue):
+        library.get_input_work_item()  # one trigger item only
+    store = open_queue(queue_env)
+    assert [i.application_id for i in store.items("pending")] == ["ANS-2026-000001", "ANS-2026-000002"]
+    store.close()
+
+
+def test_releases_map_to_queue_states(queue_env):
+    store = open_queue(queue_env)
+    for n in (1, 2, 3, 4):
+        store.add(payload(n)["application_id"], payload(n))
+    adapter = QueueAdapter()
+    first = adapter.reserve_input()
+    assert adapter.load_payload(first) == payload(1)
+    adapter.release_input(first, State.DONE)
+    second = adapter.reserve_input()
+    adapter.release_input(second, State.FAILED, {"type": "BUSINESS", "code": "FRAME_MISSING", "message": "x"})
+    third = adapter.reserve_input()
+    adapter.release_input(third, State.FAILED, {"type": "APPLICATION", "code": "TIMEOUT", "message": "fk: slow"})
+    assert adapter.last_state == "pending"
+    fourth = adapter.reserve_input()
+    adapter.release_input(fourth, State.FAILED,
+                          {"type": "APPLICATION", "code": "NORM_TABLE_MISSING", "message": "no norm table for 2027"})
+    assert adapter.last_state == "parked"
+    with pytest.raises(EmptyQueue):
+        adapter.reserve_input()  # the rescheduled item is not due for a minute
+    states = {i.application_id: i.state for i in store.items()}
+    store.close()
+    assert states == {"ANS-2026-000001": "done", "ANS-2026-000002": "failed_business",
+                      "ANS-2026-000003": "pending", "ANS-2026-000004": "parked"}
+
+
+def test_a_polling_runner_takes_an_item_queued_later_and_stops_when_asked(queue_env, monkeypatch):
+    monkeypatch.setenv("BISTAND_QUEUE_UNTIL_EMPTY", "0")
+    monkeypatch.setenv("BISTAND_QUEUE_POLL_SECONDS", "0.1")
+    adapter = QueueAdapter()
+    got: list[object] = []
+    reserved = threading.Event()
+
+    def runner() -> None:
+        try:
+            got.append(adapter.reserve_input())
+            reserved.set()
+            adapter.release_input(got[0], State.DONE)
+            adapter.reserve_input()
+        except EmptyQueue as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    store = open_queue(queue_env)
+    store.add("ANS-2026-000007", payload(7))
+    assert reserved.wait(30)
+    adapter._stop.set()  # what SIGTERM does
+    thread.join(timeout=30)
+    assert got[0] == "ANS-2026-000007" and isinstance(got[1], EmptyQueue)
+    assert store.get("ANS-2026-000007").state == "done"
+    store.close()
+
+
+def test_a_heartbeat_keeps_a_long_item_leased(queue_env, monkeypatch):
+    monkeypatch.setenv("BISTAND_LEASE_SECONDS", "0.6")
+    store = open_queue(queue_env)
+    store.add("ANS-2026-000001", payload(1))
+    adapter = QueueAdapter()
+    item = adapter.reserve_input()
+    expired = threading.Event()
+    expired.wait(1.5)  # longer than the lease: only the heartbeat keeps it
+    assert store.claim("runner-other", 30) is None
+    adapter.release_input(item, State.DONE)
+    assert store.get(item).state == "done"
+    store.close()

@@ -1,0 +1,157 @@
+"""Runners on the work queue, end to end: real simulators, Chromium, Robot Framework and the
+project's own PostgreSQL (tools/postgres.sh).
+
+- items a citizen filed for a period with no norm table never hold up the valid ones: they are
+  parked at once and the exit code says so;
+- a runner killed with SIGKILL while it holds a lease: another runner takes the item over when
+  the lease runs out, and every application gets exactly one decision basis;
+- two runners at once on the example world: exactly one decision basis per application.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from bistand.queue.store import open_queue
+from tests.bot_harness import bot_env, export, load_world, run_bot, subset_world
+from tests.simulator_process import ROOT, Simulators, free_base_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+VALID_TEN = [f"ANS-2026-{n:06d}" for n in (1, 2, 3, 4, 5, 6, 9, 12, 16, 18)]
+
+
+def applicant_of(world: dict, application_id: str) -> tuple[str, str]:
+    """(personnummer of the applicant, case number) of a world application."""
+    application = next(a for a in world["applications"] if a["application_id"] == application_id)
+    household = next(h for h in world["households"] if h["case_number"] == application["case_number"])
+    applicant = next(m for m in household["members"] if m["role"] == "applicant")
+    return applicant["personnummer"], household["case_number"]
+
+
+def file_as_citizen(url: str, personnummer: str, period: str) -> str:
+    """Files a re-application in the e-service's citizen pages; returns its application id."""
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
+        client.post("/medborgare/login", data={"personnummer": personnummer}).raise_for_status()
+        response = client.post("/medborgare/ny", data={"period": period, "bank_balance": "0"})
+        response.raise_for_status()
+        assert "/medborgare/ansokningar/" in str(response.url), response.text[-1500:]
+        return response.url.path.rsplit("/", 1)[1]
+
+
+def queue_status(env: dict[str, str]) -> dict:
+    result = run_bot(env, "queue", "status", "--json", timeout=60)
+    assert result.code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_a_period_without_norm_table_is_parked_and_never_holds_up_the_valid_items(tmp_path, example_world_path):
+    world = load_world(example_world_path)
+    world_path = subset_world(world, VALID_TEN, tmp_path / "world.json")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    try:
+        env = bot_env(sims, tmp_path, "support", BISTAND_MAX_CONSECUTIVE_ERRORS="3")
+        store = open_queue(f"sqlite:///{tmp_path / 'bot-state' / 'queue.db'}")
+        poisoned = []
+        for application_id in VALID_TEN[:5]:  # five citizens file for a period with no norm table
+            personnummer, case_number = applicant_of(world, application_id)
+            new_id = file_as_citizen(sims.urls["eservice"], personnummer, "2027-01")
+            assert store.add(new_id, {"application_id": new_id, "case_number": case_number, "period": "2027-01"})
+            poisoned.append(new_id)
+        store.close()
+        produced = run_bot(env, "produce")
+        assert produced.code == 0, produced.output[-2000:]
+        assert "Queued 10 new application(s)" in produced.output  # the five were queued first
+        result = run_bot(env, "work", "--until-empty")
+        status = queue_status(env)
+        latest = export(sims)["latest_decision_basis"]
+    finally:
+        sims.stop()
+    assert result.code == 6, result.output[-3000:]
+    assert result.last_line.startswith("5 item(s) parked (behöver åtgärd), 10 done")
+    assert status["counts"]["done"] == 10 and status["counts"]["parked"] == 5
+    assert {p["application_id"] for p in status["parked"]} == set(poisoned)
+    assert all(p["code"] == "NORM_TABLE_MISSING" and "resources/norm" in p["message"] for p in status["parked"])
+    assert all(p["failures"] == 1 for p in status["parked"])  # parked at once, not retried
+    assert set(latest) == set(VALID_TEN) and all(entry["count"] == 1 for entry in latest.values())
+
+
+def start_runner(env: dict[str, str], name: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
+        env={**env, "BISTAND_RUNNER_ID": name}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_lease(url: str, owner: str, timeout: float = 300) -> str:
+    """The application id `owner` holds a lease on, as soon as it holds one."""
+    store = open_queue(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            held = [i.application_id for i in store.items("in_progress") if i.lease_owner == owner]
+            if held:
+                return held[0]
+            time.sleep(0.1)  # poll the queue
+    finally:
+        store.close()
+    raise AssertionError(f"{owner} never held a lease")
+
+
+def test_a_runner_killed_while_it_holds_a_lease_is_taken_over_with_one_decision_basis(
+        tmp_path, example_world_path, postgres_database):
+    ids = VALID_TEN[:3]
+    world_path = subset_world(load_world(example_world_path), ids, tmp_path / "world.json")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    try:
+        env = bot_env(sims, tmp_path, "support", BISTAND_QUEUE_URL=postgres_database, BISTAND_LEASE_SECONDS="4")
+        assert run_bot(env, "produce").code == 0
+        doomed = start_runner(env, "runner-doomed")
+        held = wait_for_lease(postgres_database, "runner-doomed")
+        time.sleep(1.5)  # deliberately land inside the item (reading or writing it)
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=30)
+        survivor = start_runner(env, "runner-survivor")
+        output, _ = survivor.communicate(timeout=600)
+        latest = export(sims)["latest_decision_basis"]
+        status = queue_status(env)
+        store = open_queue(postgres_database)
+        taken_over = store.get(held)
+        store.close()
+    finally:
+        sims.stop()
+    assert survivor.returncode == 0, output[-3000:]
+    assert status["counts"]["done"] == 3
+    assert taken_over.claims == 2 and taken_over.state == "done"
+    assert f"{held} DONE" in output  # the survivor finished the killed runner's item
+    assert {application_id: entry["count"] for application_id, entry in latest.items()} == {i: 1 for i in ids}
+
+
+def test_two_runners_on_the_example_world_write_exactly_one_decision_basis_each(
+        tmp_path, example_world_path, postgres_database):
+    world_path = subset_world(load_world(example_world_path), VALID_TEN, tmp_path / "world.json")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    try:
+        env = bot_env(sims, tmp_path, "support", BISTAND_QUEUE_URL=postgres_database)
+        assert run_bot(env, "produce").code == 0
+        runners = [start_runner(env, f"runner-{n}") for n in (1, 2)]
+        outputs = [runner.communicate(timeout=900)[0] for runner in runners]
+        latest = export(sims)["latest_decision_basis"]
+    finally:
+        sims.stop()
+    for runner, output in zip(runners, outputs, strict=True):
+        assert runner.returncode == 0, output[-3000:]
+    done = [[line.split()[1] for line in output.splitlines() if line.startswith("[") and " DONE " in line]
+            for output in outputs]
+    assert all(done), "each runner should have worked some items"
+    assert sorted(done[0] + done[1]) == sorted(VALID_TEN)
+    assert {application_id: entry["count"] for application_id, entry in latest.items()} == {i: 1 for i in VALID_TEN}
