@@ -50,7 +50,7 @@ def support_run(tmp_path_factory, example_world_path):
 def test_support_run_succeeds_with_exit_code_zero(support_run):
     first = support_run["first"]
     assert first.code == 0, first.output[-3000:]
-    assert first.last_line.startswith("OK: 20 item(s) processed")
+    assert first.last_line.startswith("OK: 20 items processed")
 
 
 def test_every_application_gets_the_expected_proposal_amount_and_findings(support_run, example_world):

@@ -50,7 +50,7 @@ def test_a_frames_folder_that_does_not_exist_stops_the_run_before_it_starts_with
     assert f"Configuration error: the reference-frame folder {missing} does not exist" in result.stdout
     assert "make simulators" in result.stdout and "BISTAND_FRAMES_DIR" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "Not started: fix the configuration first"
-    assert not (tmp_path / "output" / "producer").exists() and not (tmp_path / "output" / "consumer").exists()
+    assert not (tmp_path / "output" / "runs").exists()  # no run evidence: nothing was started
 
 
 def test_an_existing_frames_folder_is_no_configuration_problem(tmp_path):
@@ -84,7 +84,7 @@ def test_one_portal_down_fails_its_items_naming_the_portal_and_its_url(tmp_path)
     finally:
         sims.stop()
     assert result.code == 1, result.output[-2000:]
-    (failure,) = json.loads((tmp_path / "output" / "run-summary.json").read_text())["failures"]
+    (failure,) = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())["failures"]
     assert f"fk could not be reached at {dead_fk}" in failure["message"]
     assert "Call log" not in failure["message"]
     assert f"Could not log in to fk: ApplicationError: SYSTEM_UNAVAILABLE: fk: login: fk could not be reached at " \

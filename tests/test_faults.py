@@ -226,7 +226,7 @@ def test_a_portal_failing_a_share_of_its_pages_is_retried_to_the_expected_outcom
     assert result.code == 0, result.output[-2000:]
     assert got == expected_outcomes(world)
     assert rule["requests_failed"] >= 1, "the fault never hit: the test proves nothing"
-    summary = json.loads((tmp_path / "output" / "run-summary.json").read_text())
+    summary = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())
     assert sum(item["attempts"] for item in summary["per_item"]) > len(IDS), summary["per_item"]
 
 
@@ -249,6 +249,6 @@ def test_an_outage_shorter_than_the_back_off_is_ridden_out_by_a_later_try(tmp_pa
     assert result.code == 0, result.output[-2000:]
     assert got == expected_outcomes(world)
     assert rule["requests_failed"] >= 1
-    summary = json.loads((tmp_path / "output" / "run-summary.json").read_text())
+    summary = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())
     (item,) = summary["per_item"]
     assert item["outcome"] == "DONE" and item["attempts"] > 1

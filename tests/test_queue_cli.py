@@ -33,7 +33,7 @@ def test_an_operator_sees_parked_items_retries_them_and_skips_one(tmp_path):
     skipped = bistand(tmp_path, "queue", "skip", "ANS-2026-000001", "--reason", "handläggs manuellt")
     assert skipped.returncode == 0 and "skipped" in skipped.stdout
     retried = bistand(tmp_path, "queue", "retry", "--all-parked")
-    assert retried.stdout.strip() == "2 parked item(s) back in the queue"
+    assert retried.stdout.strip() == "2 parked items back in the queue"
     unknown = bistand(tmp_path, "queue", "retry", "ANS-2026-999999")
     assert unknown.returncode == 2
     status = json.loads(bistand(tmp_path, "queue", "status", "--json").stdout)

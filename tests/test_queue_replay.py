@@ -22,7 +22,7 @@ def test_replaying_a_stored_work_item_processes_it_with_the_file_adapter(tmp_pat
     finally:
         sims.stop()
     assert result.code == 0, result.output[-3000:]
-    assert result.last_line == "OK: 1 item(s) processed (1 done, 0 business failures)"
+    assert result.last_line == "OK: 1 item processed (1 done, 0 business failures)"
     assert latest["ANS-2026-000001"]["count"] == 1
     run_dir = (tmp_path / "output" / "latest").resolve()
     assert run_dir.name.endswith("-replay") and (run_dir / "log.html").exists()

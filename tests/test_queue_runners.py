@@ -69,14 +69,14 @@ def test_a_period_without_norm_table_is_parked_and_never_holds_up_the_valid_item
         store.close()
         produced = run_bot(env, "produce")
         assert produced.code == 0, produced.output[-2000:]
-        assert "Queued 10 new application(s)" in produced.output  # the five were queued first
+        assert "Queued 10 new applications" in produced.output  # the five were queued first
         result = run_bot(env, "work", "--until-empty")
         status = queue_status(env)
         latest = export(sims)["latest_decision_basis"]
     finally:
         sims.stop()
     assert result.code == 6, result.output[-3000:]
-    assert result.last_line.startswith("5 item(s) parked (behöver åtgärd), 10 done")
+    assert result.last_line.startswith("5 items parked (behöver åtgärd), 10 done")
     assert status["counts"]["done"] == 10 and status["counts"]["parked"] == 5
     assert {p["application_id"] for p in status["parked"]} == set(poisoned)
     assert all(p["code"] == "NORM_TABLE_MISSING" and "resources/norm" in p["message"] for p in status["parked"])

@@ -1,7 +1,7 @@
 """No personal data in any file the bot writes outside output/reports/ (issue 7 §4).
 
 The bot runs against simulators started with `--faults` while one portal fails, so every item
-is retried and leaves blurred screenshots and Playwright traces under output/failures/. Then
+is retried and leaves blurred screenshots and Playwright traces under output/runs/<run>/failures/. Then
 every trace is unzipped and every file outside output/reports/ is read, looking for the world's
 personnummer (every spelling), first and last names (whole words) and the vault's passwords.
 
@@ -133,7 +133,7 @@ def faulted_run(request, tmp_path_factory):
 def test_no_file_outside_the_reports_holds_a_personnummer_a_name_or_a_password(faulted_run):
     output = faulted_run["output"]
     assert faulted_run["result"].code == 1, faulted_run["result"].output[-2000:]
-    traces = sorted(output.glob("failures/*/trace-*.zip"))
+    traces = sorted(output.glob("runs/*/failures/*/trace-*.zip"))
     assert traces, "no trace was saved: the test proves nothing"
     assert {p.parent.name for p in traces} >= {f"{i}-try{n}" for i in IDS for n in (2, 3)}
     numbers, names, secrets = *personal_strings(faulted_run["world"]), vault_passwords()
@@ -149,7 +149,7 @@ def test_no_file_outside_the_reports_holds_a_personnummer_a_name_or_a_password(f
 @pytest.mark.e2e
 @pytest.mark.browser
 def test_every_trace_still_holds_the_timeline_of_actions(faulted_run):
-    fk_trace = next(faulted_run["output"].glob("failures/*-try3/trace-fk.zip"))
+    fk_trace = next(faulted_run["output"].glob("runs/*/failures/*-try3/trace-fk.zip"))
     with zipfile.ZipFile(fk_trace) as archive:
         names = archive.namelist()
         events = [json.loads(line) for line in archive.read("trace.trace").decode().splitlines()]
@@ -161,7 +161,7 @@ def test_every_trace_still_holds_the_timeline_of_actions(faulted_run):
 @pytest.mark.e2e
 @pytest.mark.browser
 def test_every_failure_screenshot_is_blurred(faulted_run):
-    shots = sorted(faulted_run["output"].glob("failures/**/*.png"))
+    shots = sorted(faulted_run["output"].glob("runs/*/failures/**/*.png"))
     assert shots, "no screenshot was saved: the test proves nothing"
     assert {p: sharpest_edge(p) for p in shots if sharpest_edge(p) > SHARPEST_BLURRED_EDGE} == {}
 

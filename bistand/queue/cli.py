@@ -21,8 +21,10 @@ from pathlib import Path
 
 from bistand.bot.config import load_settings
 from bistand.bot.summary import RunSummary
+from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.config import load_queue_settings, runner_id
 from bistand.queue.store import QueueStore, open_queue
+from bistand.report.plural import plural
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER, EXIT_PARKED = range(7)
 ADAPTER = "bistand.queue.adapter.QueueAdapter"
@@ -69,11 +71,30 @@ def produce(env: dict[str, str], run_dir: Path) -> int:
     added = sum(store.counts().values()) - before
     store.close()
     if code != 0:
+        reason = failure_reason(run_dir / "producer" / "output.xml")
+        if reason:
+            print(f"Producer error: {reason}", flush=True)
         print(f"Producer failed (robot exit {code}): see {run_dir / 'producer' / 'log.html'}", flush=True)
         print("Stopped: the producer could not queue the inbox", flush=True)
         return EXIT_PRODUCER
-    print(f"Queued {added} new application(s)", flush=True)
+    print(f"Queued {plural(added, 'new application')}", flush=True)
     return EXIT_OK
+
+
+def failure_reason(output_xml: Path) -> str:
+    """The first failure message of a suite run (personnummer masked, one line), so the console
+    says what went wrong (e.g. which system could not be reached) instead of only "see log.html"."""
+    from robot.api import ExecutionResult
+
+    try:
+        result = ExecutionResult(str(output_xml))
+    except Exception:  # noqa: BLE001 - no or broken output.xml: nothing to add
+        return ""
+    suite = result.suite
+    messages = [test.message for test in suite.all_tests if test.failed and test.message]
+    messages += [suite.message] if suite.failed and suite.message else []
+    first = next((m for m in messages if m), "")
+    return (mask_personnummer_in_text(first).strip().splitlines() or [""])[0][:400]
 
 
 def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> int:
@@ -113,17 +134,17 @@ def verdict_of(run_dir: Path, quiet: bool = False) -> int:
         say(f"Stopped: {summary['stopped_reason']}")
         return EXIT_STOPPED
     if outcomes.get("PARKED"):
-        say(f"{outcomes['PARKED']} item(s) parked (behöver åtgärd), {outcomes.get('DONE', 0)} done: "
+        say(f"{plural(outcomes['PARKED'], 'item')} parked (behöver åtgärd), {outcomes.get('DONE', 0)} done: "
             f"see `python -m bistand queue status`")
         return EXIT_PARKED
     if outcomes.get("APPLICATION"):
-        say(f"{outcomes['APPLICATION']} item(s) failed on a system error; the queue retries them later")
+        say(f"{plural(outcomes['APPLICATION'], 'item')} failed on a system error; the queue retries them later")
         return EXIT_SYSTEM_FAILURES
     if not summary.get("items"):
         say("Nothing to do: no new or unfinished applications")
         return EXIT_OK
-    say(f"OK: {summary.get('items', 0)} item(s) processed "
-        f"({outcomes.get('DONE', 0)} done, {outcomes.get('BUSINESS', 0)} business failures)")
+    say(f"OK: {plural(summary.get('items', 0), 'item')} processed "
+        f"({outcomes.get('DONE', 0)} done, {plural(outcomes.get('BUSINESS', 0), 'business failure')})")
     return EXIT_OK
 
 
@@ -180,7 +201,7 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     store = queue_for(env)
     try:
         if args.command == "retry" and args.all_parked:
-            print(f"{store.retry_all_parked()} parked item(s) back in the queue")
+            print(f"{plural(store.retry_all_parked(), 'parked item')} back in the queue")
             return EXIT_OK
         if args.command == "retry":
             done = store.retry(args.application_id)

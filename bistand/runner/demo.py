@@ -23,6 +23,7 @@ from pathlib import Path
 from bistand.bot.config import ROOT, SYSTEMS
 from bistand.bot.lock import RunLock, RunLocked
 from bistand.queue import cli as queue_cli
+from bistand.report.plural import plural
 from bistand.runner import cli
 
 SEVERITY = [cli.EXIT_OK, cli.EXIT_SYSTEM_FAILURES, cli.EXIT_PARKED, cli.EXIT_STOPPED]
@@ -102,7 +103,7 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     print(f"Work queue: {store.url.split('@')[-1]}", flush=True)
     store.close()
     try:
-        print(f"Running the bot ({mode or 'support'} mode, {runners} runner(s))", flush=True)
+        print(f"Running the bot ({mode or 'support'} mode, {plural(runners, 'runner')})", flush=True)
         if runners == 1:
             code = cli.run(mode or "support", 0, env)
             run_dirs = [_latest(env)]
