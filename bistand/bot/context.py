@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from robot.api import logger
+
 from bistand.bot.config import Settings, load_settings
 from bistand.bot.ledger import Ledger
 from bistand.bot.secrets import credentials
@@ -92,6 +94,7 @@ class RunContext:
             self.session = BrowserSession(
                 headless=self.settings.headless, default_timeout_ms=self.settings.page_timeout_ms
             ).start()
+            logger.console(f"Browser: {self.session.describe()}")
         return self.session
 
     def run(self, coro, timeout: float | None = 300):
