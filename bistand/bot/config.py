@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -26,6 +27,11 @@ class Settings(BaseModel):
     max_consecutive_system_errors: int = Field(5, ge=1)
     page_timeout_ms: int = Field(15000, ge=1000)
     headless: bool = True
+    read: dict[str, Literal["fetch", "render"]] = {}
+    """Read strategy per system (README, Performance); a system not named reads by `fetch`."""
+
+    def read_strategy(self, system: str) -> Literal["fetch", "render"]:
+        return self.read.get(system, "fetch")
 
     @property
     def reports_dir(self) -> Path:
@@ -57,6 +63,12 @@ def load_settings(path: Path = DEFAULTS, environ: dict[str, str] | None = None) 
         if value:
             urls[system] = value
     raw["urls"] = urls
+    read = {system: raw.get("read_strategy", "fetch") for system in SYSTEMS} | dict(raw.get("read") or {})
+    for system in SYSTEMS:
+        value = env.get(f"BISTAND_READ_{system.upper()}") or env.get("BISTAND_READ_STRATEGY")
+        if value:
+            read[system] = value
+    raw["read"] = read
     for key in ("frames_dir", "output_dir", "state_dir"):
         value = Path(raw[key])
         raw[key] = value if value.is_absolute() else (Path.cwd() / value)

@@ -118,7 +118,8 @@ class RunContext:
         page = self._pages.get(system)
         if page is None:
             context = await self.browser().context(self.partition(system))
-            page = page_class(system)(context, self.settings.urls[system], credentials(system))
+            page = page_class(system)(context, self.settings.urls[system], credentials(system),
+                                      read_strategy=self.settings.read_strategy(system))
             self._pages[system] = page
         return page
 
