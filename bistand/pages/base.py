@@ -12,10 +12,13 @@ Logins and every form post that changes data are real GUI interactions in both.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urljoin
 
@@ -268,7 +271,8 @@ class PortalPage:
     """When the caller names none: the simulated portals render on the server, so fetch."""
 
     def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials,
-                 read_strategy: ReadStrategy | None = None) -> None:
+                 read_strategy: ReadStrategy | None = None, session_file: Path | None = None,
+                 restored: bool = False) -> None:
         read_strategy = read_strategy or self.default_read_strategy
         if read_strategy not in READ_STRATEGIES:
             raise ValueError(f"unknown read strategy {read_strategy!r}: fetch or render")
@@ -277,7 +281,10 @@ class PortalPage:
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self._login_lock = asyncio.Lock()
-        self._logged_in = False
+        self.session_file = session_file
+        """Where the login state is kept between runs (Playwright storage state, mode 0600)."""
+        self._logged_in = restored
+        """True once logged in, or when the context was created from a kept login state."""
         self.logins = 0
         self._idle: list[Page] = []
         self._slots = asyncio.Semaphore(self.pool_size)
@@ -426,6 +433,8 @@ class PortalPage:
                 return
             if seen_logins is not None and self.logins != seen_logins and self._logged_in:
                 return
+            if seen_logins is not None:
+                self.drop_session()  # the site sent us to its login page: the kept state is stale
             await self._login_locked(page)
 
     async def login(self, page: Page | None = None) -> None:
@@ -457,6 +466,7 @@ class PortalPage:
                 raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
             self._logged_in = True
             self.logins += 1
+            await self._keep_session()
         except PlaywrightTimeout as exc:
             raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
         except PlaywrightError as exc:
@@ -465,6 +475,22 @@ class PortalPage:
         finally:
             if own:
                 await self.release(page)
+
+    async def _keep_session(self) -> None:
+        """Save the context's login state for the next run: owner-only file under the state dir."""
+        if self.session_file is None:
+            return
+        state = await self.context.storage_state()
+        self.session_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(self.session_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(state, file)
+        os.chmod(self.session_file, 0o600)
+
+    def drop_session(self) -> None:
+        """Forget the kept login state (the site no longer accepts it)."""
+        if self.session_file is not None:
+            self.session_file.unlink(missing_ok=True)
 
     async def _check(self, response: Response | None, what: str) -> None:
         if response is not None and response.status >= 500:
