@@ -1,4 +1,4 @@
-"""`python -m bistand <command>`: report | run | replay | demo. See README."""
+"""`python -m bistand <command>`: report | run | replay | demo | bench. See README."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ def main(argv: list[str] | None = None) -> int:
         print("  run     producer then consumer against the configured systems")
         print("  replay  process the work items of one stored work-items.json")
         print("  demo    simulators up, run on the demo world, print paths, simulators down")
+        print("  bench   seconds, memory and CPU per application against the HTTP floor (README, Performance)")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "report":
         from bistand.cli.report import main as report_main
 
         return report_main(rest)
+    if command == "bench":
+        from bistand.bench.cli import main as bench_main
+
+        return bench_main(rest)
     if command in {"run", "replay", "demo"}:
         from bistand.runner.cli import main as runner_main
 
