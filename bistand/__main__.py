@@ -1,4 +1,4 @@
-"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm. See README."""
+"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm | bench. See README."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  replay  process the work items of one stored work-items.json")
         print("  demo    simulators up, run on the demo world, print paths, simulators down")
         print("  norm    show | add | verify the riksnorm tables (next year's norm)")
+        print("  bench   seconds, memory and CPU per application against the HTTP floor (README, Performance)")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "report":
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from bistand.cli.norm import main as norm_main
 
         return norm_main(rest)
+    if command == "bench":
+        from bistand.bench.cli import main as bench_main
+
+        return bench_main(rest)
     if command in {"run", "produce", "work", "queue", "replay", "demo"}:
         from bistand.runner.cli import main as runner_main
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
@@ -33,8 +34,13 @@ ROOT_ARGS = [
 ]
 
 
+HEADLESS_SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium-headless-shell")
+"""Debian's `chromium-headless-shell` (the binary itself, not the /usr/bin shell wrapper)."""
+BrowserKind = Literal["headless-shell", "chromium"]
+
+
 def chromium_executable() -> str | None:
-    """The system Chromium when present (never download a browser at run time)."""
+    """The system's full Chromium when present (never download a browser at run time)."""
     explicit = os.environ.get("BISTAND_CHROMIUM")
     if explicit:
         return explicit
@@ -42,6 +48,28 @@ def chromium_executable() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None  # fall back to a Playwright-installed Chromium
+
+
+def headless_shell_executable() -> str | None:
+    """Debian's headless shell: the same engine without the windowing layer, about half the CPU
+    per navigation and a quarter less memory (README, Performance)."""
+    explicit = os.environ.get("BISTAND_HEADLESS_SHELL")
+    if explicit:
+        return explicit
+    return next((path for path in HEADLESS_SHELL_PATHS if Path(path).exists()), None)
+
+
+def choose_browser(headless: bool, wanted: str | None = None) -> tuple[BrowserKind, str | None]:
+    """(kind, executable): the headless shell for headless runs when installed, full Chromium for
+    headed runs, debugging (`BISTAND_BROWSER=chromium`) or when the shell is missing."""
+    wanted = wanted or os.environ.get("BISTAND_BROWSER") or "headless-shell"
+    if wanted not in ("headless-shell", "chromium"):
+        raise ValueError(f"unknown browser {wanted!r}: headless-shell or chromium")
+    if headless and wanted == "headless-shell":
+        shell = headless_shell_executable()
+        if shell is not None:
+            return "headless-shell", shell
+    return "chromium", chromium_executable()
 
 
 # Playwright's own --disable-features list (a second --disable-features switch replaces the
@@ -76,11 +104,21 @@ def launch_args() -> list[str]:
     return args
 
 
+DECORATION = re.compile(r"^[^?#]*(/favicon\.ico|\.css|\.png|\.ico|\.woff2?)([?#].*)?$")
+"""Requests a tab that only logs in and posts forms does not need: icons, stylesheets, fonts."""
+
+
+async def block_decoration(context: BrowserContext) -> None:
+    """Abort icon, stylesheet and font loads in this context (only matching URLs are routed)."""
+    await context.route(DECORATION, lambda route: route.abort())
+
+
 class BrowserSession:
     """Owns the loop thread, Playwright, the browser and one context per system."""
 
-    def __init__(self, headless: bool = True, default_timeout_ms: int = 15000) -> None:
+    def __init__(self, headless: bool = True, default_timeout_ms: int = 15000, browser: str | None = None) -> None:
         self.headless = headless
+        self.kind, self.executable = choose_browser(headless, browser)
         self.default_timeout_ms = default_timeout_ms
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="browser", daemon=True)
@@ -101,8 +139,12 @@ class BrowserSession:
     async def _start(self) -> None:
         self._playwright = await async_playwright().start()
         self._browser = await self._playwright.chromium.launch(
-            headless=self.headless, executable_path=chromium_executable(), args=launch_args()
+            headless=self.headless, executable_path=self.executable, args=launch_args()
         )
+
+    def describe(self) -> str:
+        """Which browser this run uses, for the console (no personal data)."""
+        return f"{self.kind} ({self.executable or 'Playwright Chromium'})"
 
     def close(self) -> None:
         if not self._started:

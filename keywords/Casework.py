@@ -68,7 +68,7 @@ class Casework:
         retried, and the run stops after too many in a row (with the right exit code)."""
         async def all_logged_in():
             pages = [await self.ctx.page(system) for system in self.ctx.settings.urls]
-            return await asyncio.gather(*(page.login() for page in pages), return_exceptions=True)
+            return await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
 
         results = self.ctx.run(all_logged_in())
         failed = [system for system, result in zip(self.ctx.settings.urls, results, strict=True)

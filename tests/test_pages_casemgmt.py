@@ -19,8 +19,9 @@ from bistand.pages.casemgmt import (
     PaymentOrderForm,
 )
 from simulators.common.accounts import DEMO_PASSWORD, DEMO_USER, accounts
+from tests.page_strategies import changed_page, read_strategy  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("read_strategy")]
 
 CASE = "EB-2026-0003"
 APPLICATION = "ANS-2026-000003"
@@ -119,11 +120,8 @@ def test_a_changed_case_page_raises_page_changed_without_personal_data(casemgmt,
 
     async def check() -> None:
         await casemgmt.login()
-        await casemgmt.context.route(
-            f"{simulators.urls['casemgmt']}/arende/{CASE}",
-            lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=changed),
-        )
-        await casemgmt.has_decision_basis(CASE, APPLICATION)
+        async with changed_page(casemgmt, f"{simulators.urls['casemgmt']}/arende/{CASE}", lambda _html: changed):
+            await casemgmt.has_decision_basis(CASE, APPLICATION)
 
     with pytest.raises(ApplicationError) as raised:
         browser_session.run(check())

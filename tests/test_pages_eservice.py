@@ -13,9 +13,10 @@ from bistand.core.models import CostType, Role
 from bistand.pages.base import Credentials
 from bistand.pages.eservice import STATUSES, EServicePage
 from simulators.common.accounts import accounts
+from tests.page_strategies import changed_page, read_strategy  # noqa: F401 - fixture
 from tests.simulator_process import Simulators, free_base_port
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("read_strategy")]
 
 CREDENTIALS = Credentials(username="robot", password=accounts("eservice")["robot"])
 
@@ -47,9 +48,9 @@ def eservice(browser_session, simulators):
     browser_session.run(browser_session.reset_context(name))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def writable_simulators(tmp_path_factory, example_world_path):
-    """A simulator process of this module's own (it writes), with 7 inbox rows a page."""
+    """A simulator process of the test's own (it writes; once per read strategy), with 7 inbox rows a page."""
     sims = Simulators(
         world=example_world_path, state_dir=tmp_path_factory.mktemp("eservice-writes"), base_port=free_base_port()
     ).start(reset=True, env={"SIM_ESERVICE_PAGE_SIZE": "7"})
@@ -177,16 +178,11 @@ def test_a_changed_page_is_an_application_error_without_personal_data(browser_se
     application, home = declared(world, "ANS-2026-000002")
 
     async def read_with_broken_page():
-        async def strip_facts(route):
-            response = await route.fetch()
-            html = (await response.text()).replace('id="arende-fakta"', 'id="nagot-annat"')
-            await route.fulfill(response=response, body=html)
+        def rename_facts(html: str) -> str:  # the labels a person reads are gone
+            return html.replace("<dt>Ärende-id</dt>", "<dt>Id</dt>").replace("<dt>Period</dt>", "<dt>Avser</dt>")
 
-        await eservice.context.route("**/inbox/ANS-2026-000002", strip_facts)
-        try:
+        async with changed_page(eservice, "**/inbox/ANS-2026-000002", rename_facts):
             await eservice.read_application("ANS-2026-000002")
-        finally:
-            await eservice.context.unroute("**/inbox/ANS-2026-000002")
 
     with pytest.raises(ApplicationError) as caught:
         browser_session.run(read_with_broken_page())

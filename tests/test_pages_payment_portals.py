@@ -25,7 +25,10 @@ from bistand.pages.fk import FkPage, PaymentPortalPage
 from bistand.pages.pm import PmPage
 from simulators.common.accounts import DEMO_PASSWORD, DEMO_USER, ROBOT_USER, accounts
 from simulators.common.web import SystemContext
+from tests.page_strategies import changed_page, read_strategy  # noqa: F401 - fixture
 from tests.simulator_process import EXAMPLE_WORLD
+
+pytestmark = pytest.mark.usefixtures("read_strategy")
 
 WORLD = json.loads(EXAMPLE_WORLD.read_text(encoding="utf-8"))
 PAGE_OBJECTS: dict[str, type[PaymentPortalPage]] = {"fk": FkPage, "csn": CsnPage, "pm": PmPage, "akassa": AkassaPage}

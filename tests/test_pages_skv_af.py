@@ -15,8 +15,9 @@ from bistand.pages.base import Credentials
 from bistand.pages.skv import Folkbokforing, SkatteverketPage
 from simulators.common.accounts import SKV_TOTP_SECRET, accounts
 from simulators.skv.app import synthetic_history
+from tests.page_strategies import changed_page, read_strategy  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("read_strategy")]
 
 SKV_CREDENTIALS = Credentials(username="robot", password=accounts("skv")["robot"], totp_secret=SKV_TOTP_SECRET)
 AF_CREDENTIALS = Credentials(username="robot", password=accounts("af")["robot"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -41,6 +42,11 @@ class Settings(BaseModel):
     headless: bool = True
     guideline: str = DEFAULT_GUIDELINE
     """The municipality's guideline the report's footer names beside the rules' version."""
+    read: dict[str, Literal["fetch", "render"]] = {}
+    """Read strategy per system (README, Performance); a system not named reads by `fetch`."""
+
+    def read_strategy(self, system: str) -> Literal["fetch", "render"]:
+        return self.read.get(system, "fetch")
 
     @property
     def reports_dir(self) -> Path:
@@ -90,6 +96,12 @@ def load_settings(path: Path = DEFAULTS, environ: dict[str, str] | None = None) 
         if value:
             urls[system] = value
     raw["urls"] = urls
+    read = {system: raw.get("read_strategy", "fetch") for system in SYSTEMS} | dict(raw.get("read") or {})
+    for system in SYSTEMS:
+        value = env.get(f"BISTAND_READ_{system.upper()}") or env.get("BISTAND_READ_STRATEGY")
+        if value:
+            read[system] = value
+    raw["read"] = read
     for key in ("frames_dir", "output_dir", "state_dir", "norm_dir"):
         if key not in raw:
             continue

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from robot.api import logger
+
 from bistand.bot.config import Settings, load_settings
 from bistand.bot.ledger import Ledger
 from bistand.bot.secrets import credentials
-from bistand.browser import BrowserSession
+from bistand.browser import BrowserSession, block_decoration
 from bistand.pages.base import PortalPage
 
 PAGE_MODULES = {
@@ -92,6 +94,7 @@ class RunContext:
             self.session = BrowserSession(
                 headless=self.settings.headless, default_timeout_ms=self.settings.page_timeout_ms
             ).start()
+            logger.console(f"Browser: {self.session.describe()}")
         return self.session
 
     def run(self, coro, timeout: float | None = 300):
@@ -114,10 +117,22 @@ class RunContext:
         """The system's page object, logged in once and reused (created on first use)."""
         page = self._pages.get(system)
         if page is None:
-            context = await self.browser().context(self.partition(system))
-            page = page_class(system)(context, self.settings.urls[system], credentials(system))
+            partition = self.partition(system)
+            strategy = self.settings.read_strategy(system)
+            session_file = self.session_file(system) if partition == system else None
+            restored = session_file is not None and session_file.exists() and partition not in self.browser().contexts
+            options = {"storage_state": str(session_file)} if restored else {}
+            context = await self.browser().context(partition, **options)
+            if strategy == "fetch":
+                await block_decoration(context)  # its tabs only log in and post forms
+            page = page_class(system)(context, self.settings.urls[system], credentials(system),
+                                      read_strategy=strategy, session_file=session_file, restored=restored)
             self._pages[system] = page
         return page
+
+    def session_file(self, system: str) -> Path:
+        """The system's kept login state: under the state dir (never output/), owner-only."""
+        return self.settings.state_dir / "sessions" / f"{system}.json"
 
     def pages(self) -> dict[str, PortalPage]:
         return dict(self._pages)

@@ -9,49 +9,48 @@ import re
 
 from bistand.core.models import IncomeType, Payment
 from bistand.core.personnummer import Personnummer
-from bistand.pages.base import cell_text
-from bistand.pages.fk import PaymentPortalPage
+from bistand.pages.base import cell_text, has_text, page_changed, parse_html, text_of
+from bistand.pages.fk import NO_PAYMENTS_TEXT, PaymentPortalPage, payment_row
 
+SYSTEM = "akassa"
 PERIOD_LINE = re.compile(r"Ersättningsperiod:\s*([0-9]{4}-[0-9]{2})-[0-9]{2}")
 PAID_LINE = re.compile(r"Utbetalningsdag:\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?")
 NET_LABEL = "Utbetalt netto"
 
-# Per notice: the text of its paragraphs and each table row's cell texts.
-READ_NOTICES = """
-(articles) => articles.map(article => ({
-  meta: Array.from(article.querySelectorAll("p")).map(p => p.textContent).join(" "),
-  rows: Array.from(article.querySelectorAll("tr")).map(tr =>
-    Array.from(tr.querySelectorAll("td, th")).map(cell => cell.textContent)),
-}))
-"""
+
+def parse_akassa_notices(html: str, pnr: Personnummer) -> list[Payment]:
+    """Every <article> notice: its period and payment day from the text, the net from the row
+    "Utbetalt netto"; "Inga utbetalningar hittades" is no payments."""
+    root = parse_html(html)
+    if has_text(root, NO_PAYMENTS_TEXT):
+        return []
+    notices = list(root.iter("article"))
+    if not notices:
+        raise page_changed(SYSTEM, "no payment notices on the result page")
+    payments = []
+    for notice in notices:
+        meta = cell_text(" ".join(p.text_content() for p in notice.iter("p")))
+        period = PERIOD_LINE.search(meta)
+        paid = PAID_LINE.search(meta)
+        if not period or not paid:
+            raise page_changed(SYSTEM, "a notice lacks its period or payment day")
+        rows = [[text_of(cell) for cell in tr.xpath("./td|./th")] for tr in notice.iter("tr")]
+        net_rows = [row for row in rows if row and row[0] == NET_LABEL]
+        if len(net_rows) != 1:
+            raise page_changed(SYSTEM, f"a notice lacks the row {NET_LABEL}")
+        payments.append(payment_row(SYSTEM, pnr, IncomeType.AKASSA_ERSATTNING.value, period.group(1),
+                                    net_rows[0][-1], paid.group(1) or ""))
+    return payments
 
 
 class AkassaPage(PaymentPortalPage):
     """A-kassan: every notice on one page, newest first; the search is a POST form."""
 
-    system = "akassa"
+    system = SYSTEM
 
     async def payments(self, pnr: Personnummer, period: str) -> list[Payment]:
         return [payment for payment in await self.search(pnr) if payment.period == period]
 
     async def search(self, pnr: Personnummer) -> list[Payment]:
-        async with self.results(pnr) as page:
-            if await self.has_no_payments(page):
-                return []
-            notices = page.get_by_role("article")
-            if await notices.count() == 0:
-                raise self.changed("no payment notices on the result page")
-            entries = await notices.evaluate_all(READ_NOTICES)
-        return [self._notice(pnr, entry) for entry in entries]
-
-    def _notice(self, pnr: Personnummer, entry: dict) -> Payment:
-        meta = cell_text(entry["meta"])
-        period = PERIOD_LINE.search(meta)
-        paid = PAID_LINE.search(meta)
-        if not period or not paid:
-            raise self.changed("a notice lacks its period or payment day")
-        net_rows = [row for row in entry["rows"] if row and cell_text(row[0]) == NET_LABEL]
-        if len(net_rows) != 1:
-            raise self.changed(f"a notice lacks the row {NET_LABEL}")
-        return self.payment(pnr, IncomeType.AKASSA_ERSATTNING.value, period.group(1), cell_text(net_rows[0][-1]),
-                            paid.group(1) or "")
+        async with self.results(pnr) as view:
+            return await view.parsed(parse_akassa_notices, pnr)

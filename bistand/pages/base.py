@@ -1,12 +1,30 @@
-"""What every page object shares: logging in once per context, re-login on expiry, parsing."""
+"""What every page object shares: logging in once per context, re-login on expiry, reading a
+page by the system's read strategy, and the HTML readers (tables, definition lists, links) the
+pure parsers are built from.
+
+Read strategies (one per system, in the configuration):
+- `render`: the tab navigates to the page and the parser reads `page.content()`;
+- `fetch`: the same URL through the logged-in browser context's request API (same cookies, no
+  renderer, no stylesheet or favicon), read by the same parser.
+Logins and every form post that changes data are real GUI interactions in both.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urljoin
 
+import lxml.html
 import pyotp
+from lxml.html import HtmlElement
 from playwright.async_api import BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -71,6 +89,190 @@ def cell_text(text: str | None) -> str:
     return " ".join((text or "").replace("\u00a0", " ").split())
 
 
+# -- reading HTML: the building blocks of every page's parser ---------------------------------
+
+ReadStrategy = Literal["fetch", "render"]
+READ_STRATEGIES: tuple[ReadStrategy, ...] = ("fetch", "render")
+T = TypeVar("T")
+
+
+def page_changed(system: str, what: str) -> ApplicationError:
+    """A page that no longer looks as expected; the message names the part, never the data."""
+    return ApplicationError("PAGE_CHANGED", f"{system}: {what}")
+
+
+def parse_html(html: str) -> HtmlElement:
+    """The document tree of a page (lxml's HTML parser, forgiving like a browser's)."""
+    return lxml.html.document_fromstring(html or "<html><body></body></html>")
+
+
+def text_of(element: HtmlElement | None) -> str:
+    """The element's visible text with whitespace collapsed ('' for None)."""
+    return "" if element is None else cell_text(element.text_content())
+
+
+def data_of(element: HtmlElement) -> dict[str, str]:
+    """The element's data-* attributes without the prefix (`data-in-school` -> `in-school`)."""
+    return {key[5:]: value for key, value in element.attrib.items() if key.startswith("data-")}
+
+
+def _label_of(root: HtmlElement, element: HtmlElement) -> str:
+    """An element's accessible name as the page gives it: aria-label, aria-labelledby, caption."""
+    if element.get("aria-label"):
+        return cell_text(element.get("aria-label"))
+    labelled_by = element.get("aria-labelledby")
+    if labelled_by:
+        return " ".join(text_of(next(iter(root.xpath("//*[@id=$id]", id=ref)), None)) for ref in labelled_by.split())
+    if element.tag == "table":
+        caption = element.find("caption")
+        return text_of(caption)
+    return ""
+
+
+def named(root: HtmlElement, tags: str, name: str) -> list[HtmlElement]:
+    """Elements of the given tags ('table', 'section|article', 'nav|div') named `name` exactly."""
+    wanted = set(tags.split("|"))
+    return [element for element in root.iter(*wanted) if _label_of(root, element) == name]
+
+
+def one_named(root: HtmlElement, tags: str, name: str, system: str) -> HtmlElement:
+    found = named(root, tags, name)
+    if len(found) != 1:
+        raise page_changed(system, f"no single {tags.split('|')[0]} named {name!r}")
+    return found[0]
+
+
+@dataclass
+class Cell:
+    """One table cell: visible text (whitespace collapsed), data-*, its <time datetime>, its link."""
+
+    text: str
+    data: dict[str, str] = field(default_factory=dict)
+    time: str | None = None
+    href: str | None = None
+    raw_text: str = ""
+
+
+def cell_of(element: HtmlElement) -> Cell:
+    times = element.xpath(".//time/@datetime")
+    links = element.xpath(".//a/@href")
+    raw = element.text_content()
+    return Cell(text=cell_text(raw), data=data_of(element), time=times[0] if times else None,
+                href=links[0] if links else None, raw_text=raw)
+
+
+@dataclass
+class Row:
+    """A body row: the row's own data-* and its cells by header text."""
+
+    data: dict[str, str]
+    cells: list[Cell]
+    by_header: dict[str, Cell]
+
+    def __getitem__(self, header: str) -> Cell:
+        return self.by_header[header]
+
+
+@dataclass
+class Table:
+    headers: list[str]
+    rows: list[Row]
+    """Body rows that span every column (placeholder rows such as 'Inga bilagor.' are not rows)."""
+    ragged: int = 0
+    """Body rows that did not span every column."""
+
+
+def read_table(table: HtmlElement, required: tuple[str, ...] | list[str], system: str, what: str = "") -> Table:
+    """A table keyed by the header text a person sees; the `required` headers must be there."""
+    headers = [text_of(th) for th in table.xpath("./thead//th")]
+    if not headers:
+        first = table.xpath("./tr[1]|./tbody[1]/tr[1]")
+        headers = [text_of(th) for th in first[0].xpath("./th")] if first else []
+    missing = [name for name in required if name not in headers]
+    what = what or f"table {_label_of(table, table)!r}"
+    if missing:
+        raise page_changed(system, f"{what} lacks the column(s) {', '.join(missing)}")
+    rows, ragged = [], 0
+    for tr in table.xpath("./tbody/tr"):
+        cells = [cell_of(td) for td in tr.xpath("./td|./th")]
+        if len(cells) != len(headers):
+            ragged += 1
+            continue
+        rows.append(Row(data=data_of(tr), cells=cells, by_header=dict(zip(headers, cells, strict=True))))
+    return Table(headers=headers, rows=rows, ragged=ragged)
+
+
+def read_definitions(root: HtmlElement) -> dict[str, Cell]:
+    """A definition list (every <dt> with the <dd> right after it) as {term: Cell}."""
+    facts: dict[str, Cell] = {}
+    for dt in root.iter("dt"):
+        dd = dt.getnext()
+        if dd is not None and dd.tag == "dd":
+            facts[text_of(dt)] = cell_of(dd)
+    return facts
+
+
+def read_row_headers(table: HtmlElement) -> dict[str, str]:
+    """A two-column facts table (<tr><th>label</th><td>value</td>) as {label: value}."""
+    facts = {}
+    for tr in table.iter("tr"):
+        th, td = tr.find(".//th"), tr.find(".//td")
+        facts[text_of(th)] = text_of(td)
+    return facts
+
+
+def headings(root: HtmlElement, level: int) -> list[str]:
+    return [text_of(h) for h in root.iter(f"h{level}")]
+
+
+def has_text(root: HtmlElement, text: str) -> bool:
+    """Whether the page shows `text` anywhere (as `get_by_text` finds it)."""
+    body = root.find("body")
+    return text in text_of(body if body is not None else root)
+
+
+def link_href(root: HtmlElement, name: str, within: HtmlElement | None = None) -> str | None:
+    """The href of the one link whose visible text is exactly `name` (None when there is none)."""
+    scope = within if within is not None else root
+    hrefs = [a.get("href") for a in scope.iter("a") if text_of(a) == name and a.get("href")]
+    return hrefs[0] if hrefs else None
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """A search form as a person sees it: where it goes, how, and the field labelled 'Personnummer'."""
+
+    method: str
+    action: str
+    field: str
+
+
+def parse_search_form(html: str, url: str, label: str, system: str) -> SearchForm:
+    """The form holding the field labelled `label` (by <label for>), resolved against `url`."""
+    root = parse_html(html)
+    for element in root.iter("label"):
+        if text_of(element) != label or not element.get("for"):
+            continue
+        field_elements = root.xpath("//*[@id=$id]", id=element.get("for"))
+        if len(field_elements) != 1 or not field_elements[0].get("name"):
+            continue
+        forms = [ancestor for ancestor in field_elements[0].iterancestors("form")]
+        if not forms:
+            continue
+        form = forms[0]
+        return SearchForm(method=(form.get("method") or "get").lower(), action=urljoin(url, form.get("action") or url),
+                          field=field_elements[0].get("name"))
+    raise page_changed(system, f"no search field labelled {label!r}")
+
+
+@dataclass
+class Fetched:
+    """A page as read: the URL it ended on and its HTML."""
+
+    url: str
+    html: str
+
+
 class PortalPage:
     """Base for one system's page object: a context logged in once and reused.
 
@@ -82,12 +284,24 @@ class PortalPage:
     login_path = "/login"
     pool_size = 2
 
-    def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials) -> None:
+    default_read_strategy: ReadStrategy = "fetch"
+    """When the caller names none: the simulated portals render on the server, so fetch."""
+
+    def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials,
+                 read_strategy: ReadStrategy | None = None, session_file: Path | None = None,
+                 restored: bool = False) -> None:
+        read_strategy = read_strategy or self.default_read_strategy
+        if read_strategy not in READ_STRATEGIES:
+            raise ValueError(f"unknown read strategy {read_strategy!r}: fetch or render")
+        self.read_strategy: ReadStrategy = read_strategy
         self.context = context
         self.base_url = base_url.rstrip("/")
         self.credentials = credentials
         self._login_lock = asyncio.Lock()
-        self._logged_in = False
+        self.session_file = session_file
+        """Where the login state is kept between runs (Playwright storage state, mode 0600)."""
+        self._logged_in = restored
+        """True once logged in, or when the context was created from a kept login state."""
         self.logins = 0
         self._idle: list[Page] = []
         self._slots = asyncio.Semaphore(self.pool_size)
@@ -145,7 +359,85 @@ class PortalPage:
         return await self.open(path, what)
 
     def _on_login_page(self, page: Page) -> bool:
-        return page.url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
+        return self._is_login_url(page.url)
+
+    @staticmethod
+    def _is_login_url(url: str) -> bool:
+        return url.split("?")[0].rstrip("/").endswith(("/login", "/totp"))
+
+    # -- reading by strategy ----------------------------------------------------------------
+
+    async def read(self, path_or_url: str, what: str, form: dict[str, str] | None = None) -> Fetched:
+        """The page at `path_or_url` by this system's read strategy (`form`: a search POST, fetch only)."""
+        url = path_or_url if path_or_url.startswith("http") else self.url(path_or_url)
+        if self.read_strategy == "fetch":
+            return await self.fetch(url, what, form)
+        if form is not None:
+            raise ValueError("a POST is read through the page's own form in the render strategy")
+        page = await self.open(url.removeprefix(self.base_url), what)
+        try:
+            return Fetched(url=page.url, html=await page.content())
+        finally:
+            await self.release(page)
+
+    async def fetch(self, url: str, what: str, form: dict[str, str] | None = None) -> Fetched:
+        """GET (or POST `form`) through the context's request API; logs in again once when the
+        answer is the login page."""
+        await self.ensure_logged_in()
+        for attempt in range(2):
+            seen = self.logins
+            try:
+                if form is None:
+                    response = await self.context.request.get(url, max_redirects=5)
+                else:
+                    response = await self.context.request.post(url, form=form, max_redirects=5)
+            except PlaywrightTimeout as exc:
+                raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
+            except PlaywrightError as exc:
+                message = mask_personnummer_in_text(exc.message)[:120]
+                raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
+            try:
+                if response.status >= 500:
+                    await self.capture_html(await response.text())
+                    raise ApplicationError(
+                        "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
+                    )
+                if self._is_login_url(response.url):
+                    if attempt == 0:
+                        await self.ensure_logged_in(seen_logins=seen)
+                        continue
+                    raise ApplicationError("LOGIN_FAILED", f"{self.system}: session not accepted")
+                return Fetched(url=response.url, html=await response.text())
+            finally:
+                await response.dispose()
+        raise ApplicationError("LOGIN_FAILED", f"{self.system}: session not accepted")
+
+    async def parsed(self, fetched: Fetched, parser: Callable[..., T], *args: object, page: Page | None = None) -> T:
+        """`parser(html, *args)`; a changed page keeps a blurred screenshot (of `page` when the
+        caller holds the tab that shows it, else of the HTML that was parsed)."""
+        try:
+            return parser(fetched.html, *args)
+        except ApplicationError as exc:
+            if exc.code == "PAGE_CHANGED":
+                if page is not None:
+                    await self.capture_failure(page)
+                else:
+                    await self.capture_html(fetched.html)
+            raise
+
+    async def capture_html(self, html: str) -> None:
+        """A blurred screenshot of HTML read without a tab (fetch): it is shown in a pooled tab."""
+        try:
+            page = await self.new_page()
+        except PlaywrightError:
+            return
+        try:
+            await page.set_content(html, wait_until="domcontentloaded", timeout=5000)
+            await self.capture_failure(page)
+        except PlaywrightError:
+            pass
+        finally:
+            await self.discard(page)
 
     async def ensure_logged_in(self, seen_logins: int | None = None, page: Page | None = None) -> None:
         """Log in unless someone else already did since `seen_logins` (or at all, when None).
@@ -158,6 +450,8 @@ class PortalPage:
                 return
             if seen_logins is not None and self.logins != seen_logins and self._logged_in:
                 return
+            if seen_logins is not None:
+                self.drop_session()  # the site sent us to its login page: the kept state is stale
             await self._login_locked(page)
 
     async def login(self, page: Page | None = None) -> None:
@@ -189,6 +483,7 @@ class PortalPage:
                 raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
             self._logged_in = True
             self.logins += 1
+            await self._keep_session()
         except PlaywrightTimeout as exc:
             raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
         except PlaywrightError as exc:
@@ -197,6 +492,22 @@ class PortalPage:
         finally:
             if own:
                 await self.release(page)
+
+    async def _keep_session(self) -> None:
+        """Save the context's login state for the next run: owner-only file under the state dir."""
+        if self.session_file is None:
+            return
+        state = await self.context.storage_state()
+        self.session_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(self.session_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(state, file)
+        os.chmod(self.session_file, 0o600)
+
+    def drop_session(self) -> None:
+        """Forget the kept login state (the site no longer accepts it)."""
+        if self.session_file is not None:
+            self.session_file.unlink(missing_ok=True)
 
     async def _check(self, response: Response | None, what: str) -> None:
         if response is not None and response.status >= 500:

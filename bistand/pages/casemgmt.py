@@ -11,37 +11,36 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal, NoReturn
+from typing import Literal, NoReturn
 from urllib.parse import quote, unquote
 
+from lxml.html import HtmlElement
 from playwright.async_api import Locator, Page
 from pydantic import ValidationError
 
 from bistand.core.errors import ApplicationError, BusinessError
 from bistand.core.models import CaseRecord, Kronor, Member, Model, Period, PreviousDecision, Proposal, Role
 from bistand.core.personnummer import InvalidPersonnummer, Personnummer, mask_personnummer_in_text
-from bistand.pages.base import PortalPage, cell_text, parse_kr
+from bistand.pages.base import (
+    Cell,
+    Fetched,
+    PortalPage,
+    cell_text,
+    has_text,
+    headings,
+    named,
+    page_changed,
+    parse_html,
+    parse_kr,
+    read_table,
+)
+
+SYSTEM = "casemgmt"
 
 ROLE_BY_LABEL = {"Sökande": Role.APPLICANT, "Medsökande": Role.PARTNER, "Barn": Role.CHILD,
                  "Övrig vuxen": Role.OTHER_ADULT}
 DECISION_BY_LABEL = {"Bevilja": "approve", "Avslå": "reject"}
 PROPOSAL_BY_LABEL = {"Bevilja": "approve", "Avslå": "reject", "Manuell handläggning": "manual_review"}
-
-# Reads a server-rendered grid in one round trip: header texts, and per body row each cell's
-# text and data-* attributes. Rows that do not span every column ("Inga ...") are skipped.
-_READ_GRID = """
-(table) => {
-  const headers = Array.from(table.querySelectorAll("thead th")).map(th => th.textContent.trim());
-  const rows = [];
-  for (const tr of table.querySelectorAll("tbody tr")) {
-    const cells = Array.from(tr.querySelectorAll("td"));
-    if (cells.length !== headers.length) continue;
-    rows.push(cells.map(td => ({text: td.textContent, data: Object.assign({}, td.dataset)})));
-  }
-  return {headers, rows};
-}
-"""
-
 
 class DecisionBasisForm(Model):
     """What the bot writes as beslutsunderlag for one application."""
@@ -90,12 +89,76 @@ class CaseOverview(Model):
     payment_ids: list[str] = []
 
 
-class Cell:
-    """One grid cell: its visible text (whitespace collapsed) and its data-* attributes."""
+NOT_FOUND_TEXT = "Inget ärende hittades"
+OVERVIEW_GRIDS = {
+    "Hushåll": ["Personnummer", "Namn", "Roll", "Studerande", "Lunch i hemmet"],
+    "Tidigare beslut": ["Period", "Beslut", "Belopp"],
+    "Aktuella ansökningar": ["Ansökan"],
+    "Beslutsunderlag": ["Ansökan"],
+    "Registrerade beslut": ["Ansökan"],
+    "Utbetalningsorder": ["Ansökan"],
+}
 
-    def __init__(self, raw: dict[str, Any]) -> None:
-        self.text = cell_text(raw.get("text"))
-        self.data: dict[str, str] = raw.get("data") or {}
+
+def grid(root: HtmlElement, caption: str, needed: list[str]) -> list[dict[str, Cell]]:
+    """The body rows of the table named `caption`, as header -> Cell ('Inga ...' rows skipped)."""
+    tables = named(root, "table", caption)
+    if len(tables) != 1:
+        raise page_changed(SYSTEM, f"no table {caption!r}")
+    table = read_table(tables[0], needed, SYSTEM, f"table {caption!r}")
+    return [{header: cell for header, cell in row.by_header.items() if header} for row in table.rows]
+
+
+def _member(row: dict[str, Cell]) -> Member:
+    last_name, first_name = (part.strip() for part in row["Namn"].text.split(",", 1))
+    role = row["Roll"].data.get("role") or ROLE_BY_LABEL[row["Roll"].text]
+    return Member(
+        personnummer=Personnummer(row["Personnummer"].text),
+        first_name=first_name,
+        last_name=last_name,
+        role=Role(role),
+        in_school=row["Studerande"].text == "Ja",
+        lunch_at_home=row["Lunch i hemmet"].text == "Ja",
+    )
+
+
+def parse_case_page(html: str, case_number: str) -> CaseOverview:
+    """The case page: heading "Ärende <nr>", the household, earlier decisions, and which
+    applications already have a decision basis, a decision or a payment order.
+
+    "Inget ärende hittades" is the business error CASE_NOT_FOUND.
+    """
+    root = parse_html(html)
+    if f"Ärende {case_number}" not in headings(root, 1):
+        if has_text(root, NOT_FOUND_TEXT):
+            raise BusinessError("CASE_NOT_FOUND", f"case {case_number} is not in the case-management system")
+        raise page_changed(SYSTEM, f"the page of case {case_number} has no case heading")
+    grids = {caption: grid(root, caption, needed) for caption, needed in OVERVIEW_GRIDS.items()}
+    try:
+        members = [_member(row) for row in grids["Hushåll"]]
+        previous_decisions = [
+            PreviousDecision(
+                period=row["Period"].text,
+                decision=row["Beslut"].data.get("decision") or DECISION_BY_LABEL[row["Beslut"].text],
+                amount=parse_kr(row["Belopp"].text),
+            )
+            for row in grids["Tidigare beslut"]
+        ]
+        case = CaseRecord(case_number=case_number, members=members, previous_decisions=previous_decisions)
+    except (KeyError, ValueError, ValidationError, InvalidPersonnummer):
+        # The details may hold personal data: say only what could not be read.
+        raise page_changed(
+            SYSTEM, f"the household or earlier decisions of case {case_number} cannot be read"
+        ) from None
+    if not members:
+        raise page_changed(SYSTEM, f"case {case_number} shows no household members")
+
+    def ids(caption: str) -> list[str]:
+        return sorted({row["Ansökan"].text for row in grids[caption]})
+
+    return CaseOverview(case=case, application_ids=ids("Aktuella ansökningar"),
+                        decision_basis_ids=ids("Beslutsunderlag"), decision_ids=ids("Registrerade beslut"),
+                        payment_ids=ids("Utbetalningsorder"))
 
 
 def _normalize_newlines(text: str) -> str:
@@ -105,25 +168,17 @@ def _normalize_newlines(text: str) -> str:
 class CaseManagementPage(PortalPage):
     """Page object for the case-management system (`casemgmt`)."""
 
-    system = "casemgmt"
+    system = SYSTEM
 
     # -- reading ------------------------------------------------------------------------------
 
     async def open_case(self, case_number: str) -> CaseOverview:
-        """Search the case by its number (as a caseworker would) and read the case page.
+        """Read the case page by its deep link (/arende/<nr>), the page a caseworker's search opens.
 
         Raises BusinessError CASE_NOT_FOUND when the system has no such case.
         """
-        page = await self.open("/sok", "sökningen")
-        try:
-            found = await self._search(page, "Ärendenummer", case_number)
-            if found is None:
-                raise BusinessError("CASE_NOT_FOUND", f"case {case_number} is not in the case-management system")
-            if found != case_number:
-                raise ApplicationError("PAGE_CHANGED", f"{self.system}: searching {case_number} opened {found}")
-            return await self._read_overview(page, case_number)
-        finally:
-            await self.release(page)
+        shown = await self.read(self._case_path(case_number), "ärendet")
+        return await self.parsed(shown, parse_case_page, case_number)
 
     async def find_case_by_personnummer(self, pnr: Personnummer) -> str | None:
         """The case number of the case the person belongs to, or None when there is none."""
@@ -134,12 +189,7 @@ class CaseManagementPage(PortalPage):
             await self.release(page)
 
     async def has_decision_basis(self, case_number: str, application_id: str) -> bool:
-        page = await self._open_case_page(case_number)
-        try:
-            rows = await self._grid(page, "Beslutsunderlag", ["Nr", "Ansökan"])
-            return any(row["Ansökan"].text == application_id for row in rows)
-        finally:
-            await self.release(page)
+        return application_id in (await self.open_case(case_number)).decision_basis_ids
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -306,51 +356,6 @@ class CaseManagementPage(PortalPage):
             return None
         await self._page_changed(page, "the search gave neither a case nor 'Inget ärende hittades'")
 
-    async def _read_overview(self, page: Page, case_number: str) -> CaseOverview:
-        household = await self._grid(page, "Hushåll", ["Personnummer", "Namn", "Roll", "Studerande", "Lunch i hemmet"])
-        previous = await self._grid(page, "Tidigare beslut", ["Period", "Beslut", "Belopp"])
-        applications = await self._grid(page, "Aktuella ansökningar", ["Ansökan"])
-        bases = await self._grid(page, "Beslutsunderlag", ["Ansökan"])
-        decisions = await self._grid(page, "Registrerade beslut", ["Ansökan"])
-        payments = await self._grid(page, "Utbetalningsorder", ["Ansökan"])
-        try:
-            members = [self._member(row) for row in household]
-            previous_decisions = [
-                PreviousDecision(
-                    period=row["Period"].text,
-                    decision=row["Beslut"].data.get("decision") or DECISION_BY_LABEL[row["Beslut"].text],
-                    amount=parse_kr(row["Belopp"].text),
-                )
-                for row in previous
-            ]
-            case = CaseRecord(case_number=case_number, members=members, previous_decisions=previous_decisions)
-        except (KeyError, ValueError, ValidationError, InvalidPersonnummer):
-            # The details may hold personal data: say only what could not be read.
-            await self._page_changed(page, f"the household or earlier decisions of case {case_number} cannot be read")
-        if not members:
-            await self._page_changed(page, f"case {case_number} shows no household members")
-
-        def ids(rows: list[dict[str, Cell]]) -> list[str]:
-            return sorted({row["Ansökan"].text for row in rows})
-
-        return CaseOverview(
-            case=case, application_ids=ids(applications),
-            decision_basis_ids=ids(bases), decision_ids=ids(decisions), payment_ids=ids(payments)
-        )
-
-    @staticmethod
-    def _member(row: dict[str, Cell]) -> Member:
-        last_name, first_name = (part.strip() for part in row["Namn"].text.split(",", 1))
-        role = row["Roll"].data.get("role") or ROLE_BY_LABEL[row["Roll"].text]
-        return Member(
-            personnummer=Personnummer(row["Personnummer"].text),
-            first_name=first_name,
-            last_name=last_name,
-            role=Role(role),
-            in_school=row["Studerande"].text == "Ja",
-            lunch_at_home=row["Lunch i hemmet"].text == "Ja",
-        )
-
     # -- small helpers ------------------------------------------------------------------------
 
     async def _field(self, page: Page, label: str) -> Locator:
@@ -390,16 +395,9 @@ class CaseManagementPage(PortalPage):
         )
 
     async def _grid(self, page: Page, caption: str, needed: list[str]) -> list[dict[str, Cell]]:
-        """The body rows of the table named `caption`, as header -> Cell."""
-        table = page.get_by_role("table", name=caption, exact=True)
-        if await table.count() != 1:
-            await self._page_changed(page, f"no table {caption!r}")
-        grid = await table.evaluate(_READ_GRID)
-        headers = [cell_text(h) for h in grid["headers"]]
-        missing = [name for name in needed if name not in headers]
-        if missing:
-            await self._page_changed(page, f"table {caption!r} lacks the columns {missing}")
-        return [{h: Cell(raw) for h, raw in zip(headers, row, strict=True) if h} for row in grid["rows"]]
+        """The body rows of the table named `caption` on the tab's page, as header -> Cell."""
+        shown = Fetched(url=page.url, html=await page.content())
+        return await self.parsed(shown, lambda html: grid(parse_html(html), caption, needed), page=page)
 
     @staticmethod
     def _amount(cell: Cell) -> int | None:

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import re
 
-from playwright.async_api import Page
+from pydantic import BaseModel
 
 from bistand.core.models import IncomeType, Payment
 from bistand.core.personnummer import Personnummer
-from bistand.pages.base import cell_text
-from bistand.pages.fk import PaymentPortalPage
+from bistand.pages.base import has_text, headings, link_href, named, page_changed, parse_html, read_definitions
+from bistand.pages.fk import NO_PAYMENTS_TEXT, PaymentPortalPage, payment_row
 
+SYSTEM = "csn"
 SUPPORT_TYPES = {"Studiemedel (bidrag + lån)": IncomeType.STUDIEMEDEL, "Studiemedel": IncomeType.STUDIEMEDEL}
 PERIOD_START = re.compile(r"^([0-9]{4}-[0-9]{2})-[0-9]{2}\b")
 OLDER_LINK = "Visa äldre utbetalningar"
-
-# Each <dl> of a läsår section as {dt text: dd text}.
-READ_DEFINITION_LISTS = """
-(section) => Array.from(section.querySelectorAll("dl")).map(dl => {
-  const entry = {};
-  for (const dt of dl.querySelectorAll("dt")) {
-    const dd = dt.nextElementSibling;
-    entry[dt.textContent.trim()] = dd && dd.tagName === "DD" ? dd.textContent : null;
-  }
-  return entry;
-})
-"""
+YEAR_HEADING = "Utbetalningar läsåret "
 
 
 def academic_year(period: str) -> str:
@@ -35,65 +25,65 @@ def academic_year(period: str) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
+class CsnResultPage(BaseModel):
+    """CSN's answer: payments per läsår heading, in the page's order, and the link to older years."""
+
+    no_payments: bool = False
+    years: dict[str, list[Payment]] = {}
+    older_href: str | None = None
+
+
+def parse_csn_payments(html: str, pnr: Personnummer) -> CsnResultPage:
+    """Each section "Utbetalningar läsåret 2026/27" holds one <dl> per payment (Period, Stödform,
+    Belopp, Utbetalningsdag)."""
+    root = parse_html(html)
+    if has_text(root, NO_PAYMENTS_TEXT):
+        return CsnResultPage(no_payments=True)
+    years = [text for text in headings(root, 2) if text.startswith(YEAR_HEADING)]
+    if not years:
+        raise page_changed(SYSTEM, "no läsår sections on the result page")
+    found: dict[str, list[Payment]] = {}
+    for heading in years:
+        sections = named(root, "section", heading)
+        if len(sections) != 1:
+            raise page_changed(SYSTEM, "a läsår section is missing")
+        payments = []
+        for entry in sections[0].iter("dl"):
+            values = {term: cell.text for term, cell in read_definitions(entry).items()}
+            missing = [key for key in ("Period", "Stödform", "Belopp") if key not in values]
+            if missing:
+                raise page_changed(SYSTEM, f"a payment lacks {', '.join(missing)}")
+            start = PERIOD_START.match(values["Period"])
+            if not start:
+                raise page_changed(SYSTEM, "a period does not start with a date")
+            kind = SUPPORT_TYPES.get(values["Stödform"])
+            if kind is None:
+                raise page_changed(SYSTEM, "unknown stödform")
+            paid_on = values.get("Utbetalningsdag", "")
+            payments.append(payment_row(SYSTEM, pnr, kind.value, start.group(1), values["Belopp"],
+                                        "" if paid_on in {"", "–", "-"} else paid_on))
+        found[heading] = payments
+    return CsnResultPage(years=found, older_href=link_href(root, OLDER_LINK))
+
+
 class CsnPage(PaymentPortalPage):
     """CSN: the current läsår is shown first; "Visa äldre utbetalningar" shows the earlier ones."""
 
-    system = "csn"
+    system = SYSTEM
 
     async def payments(self, pnr: Personnummer, period: str) -> list[Payment]:
-        heading = f"Utbetalningar läsåret {academic_year(period)}"
-        async with self.results(pnr) as page:
-            if await self.has_no_payments(page):
-                return []
-            section = page.get_by_role("region", name=heading, exact=True)
-            if await section.count() == 0:
-                await self._show_older(page)
-                if await section.count() == 0:
-                    await self._year_headings(page)  # the page must still show some läsår
-                    return []
-            rows = await self._read_section(page, pnr, heading)
-        return [row for row in rows if row.period == period]
+        heading = f"{YEAR_HEADING}{academic_year(period)}"
+        async with self.results(pnr) as view:
+            shown = await view.parsed(parse_csn_payments, pnr)
+            if heading not in shown.years and shown.older_href is not None:
+                await view.follow(shown.older_href, "äldre utbetalningar")
+                shown = await view.parsed(parse_csn_payments, pnr)
+        return [row for row in shown.years.get(heading, []) if row.period == period]
 
     async def search(self, pnr: Personnummer) -> list[Payment]:
-        async with self.results(pnr) as page:
-            if await self.has_no_payments(page):
-                return []
-            await self._show_older(page)
-            found: list[Payment] = []
-            for heading in await self._year_headings(page):
-                found += await self._read_section(page, pnr, heading)
-        return found
-
-    async def _show_older(self, page: Page) -> None:
-        older = page.get_by_role("link", name=OLDER_LINK, exact=True)
-        if await older.count() > 0:
-            await self.follow(page, older, "äldre utbetalningar")
-
-    async def _year_headings(self, page: Page) -> list[str]:
-        headings = [cell_text(text) for text in await page.get_by_role("heading", level=2).all_inner_texts()]
-        years = [text for text in headings if text.startswith("Utbetalningar läsåret ")]
-        if not years:
-            raise self.changed("no läsår sections on the result page")
-        return years
-
-    async def _read_section(self, page: Page, pnr: Personnummer, heading: str) -> list[Payment]:
-        section = page.get_by_role("region", name=heading, exact=True)
-        if await section.count() != 1:
-            raise self.changed("a läsår section is missing")
-        entries = await section.evaluate(READ_DEFINITION_LISTS)
-        payments = []
-        for entry in entries:
-            values = {key: cell_text(value) for key, value in entry.items() if value is not None}
-            missing = [key for key in ("Period", "Stödform", "Belopp") if key not in values]
-            if missing:
-                raise self.changed(f"a payment lacks {', '.join(missing)}")
-            start = PERIOD_START.match(values["Period"])
-            if not start:
-                raise self.changed("a period does not start with a date")
-            kind = SUPPORT_TYPES.get(values["Stödform"])
-            if kind is None:
-                raise self.changed("unknown stödform")
-            paid_on = values.get("Utbetalningsdag", "")
-            payments.append(self.payment(pnr, kind.value, start.group(1), values["Belopp"],
-                                         "" if paid_on in {"", "–", "-"} else paid_on))
-        return payments
+        async with self.results(pnr) as view:
+            shown = await view.parsed(parse_csn_payments, pnr)
+            if shown.older_href is not None:
+                await view.follow(shown.older_href, "äldre utbetalningar")
+                shown = await view.parsed(parse_csn_payments, pnr)
+        return [payment for payments in shown.years.values() for payment in payments]

@@ -10,52 +10,35 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal, NoReturn
-from urllib.parse import quote, urljoin
+from typing import Literal, NoReturn
+from urllib.parse import quote, urlencode, urljoin
 
-from playwright.async_api import Locator, Page
+from lxml.html import HtmlElement
+from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import ValidationError
 
 from bistand.core.errors import ApplicationError
 from bistand.core.models import CostType, DeclaredCost, DeclaredIncome, Member, Model, Period
 from bistand.core.personnummer import InvalidPersonnummer
-from bistand.pages.base import PortalPage, cell_text, parse_kr
+from bistand.pages.base import (
+    Fetched,
+    PortalPage,
+    Row,
+    link_href,
+    named,
+    parse_html,
+    parse_kr,
+    read_definitions,
+    read_table,
+    text_of,
+)
 
+SYSTEM = "eservice"
 PAGE_COUNTER = re.compile(r"^\s*Sida \d+ av \d+\s*$")
 
 STATUSES = ("Ny", "Under handläggning", "Klar för beslut", "Beslutad", "Väntar på handläggare")
 """The statuses the e-service shows, in workflow order."""
-
-# One round trip per table: each body row's cell texts and the row's data-* attributes.
-# Rows without data attributes ("Inga inkomster angivna.") are placeholders and are skipped.
-_READ_ROWS = """
-(table) => Array.from(table.querySelectorAll("tbody tr"))
-  .filter(tr => Object.keys(tr.dataset).length > 0)
-  .map(tr => ({
-    data: Object.assign({}, tr.dataset),
-    cells: Array.from(tr.querySelectorAll("td")).map(td => td.textContent),
-    times: Array.from(tr.querySelectorAll("time")).map(t => t.getAttribute("datetime")),
-    links: Array.from(tr.querySelectorAll("a")).map(a => a.getAttribute("href")),
-  }))
-"""
-
-# The fact list (dt/dd pairs) as {label: {text, value, time}}.
-_READ_FACTS = """
-(dl) => {
-  const facts = {};
-  for (const dt of dl.querySelectorAll("dt")) {
-    const dd = dt.nextElementSibling;
-    if (!dd || dd.tagName !== "DD") continue;
-    const time = dd.querySelector("time");
-    facts[dt.textContent.trim()] = {
-      text: dd.textContent, value: dd.dataset.value ?? null, time: time ? time.getAttribute("datetime") : null,
-    };
-  }
-  return facts;
-}
-"""
-
 
 class InboxRow(Model):
     application_id: str
@@ -105,143 +88,190 @@ def _page_changed(what: str, exc: Exception | None = None) -> NoReturn:
     raise ApplicationError("PAGE_CHANGED", f"eservice: {what} could not be read{detail}") from exc
 
 
+def _table(root: HtmlElement, caption: str, what: str) -> list[Row]:
+    """A table's data rows (rows with data-* attributes; 'Inga ...' placeholders have none)."""
+    tables = named(root, "table", caption)
+    if len(tables) != 1:
+        _page_changed(what)
+    return [row for row in read_table(tables[0], (), SYSTEM, what).rows if row.data]
+
+
+def parse_municipality(html: str) -> str:
+    """The plain municipality name ('Höörby') from the page's <meta name="municipality">."""
+    names = parse_html(html).xpath('//meta[@name="municipality"]/@content')
+    if not names or not names[0].strip():
+        _page_changed("municipality name")
+    return names[0].strip()
+
+
+class InboxPage(Model):
+    """One page of the inbox: its rows, the counter 'Sida N av M' and the link to the next page."""
+
+    rows: list[InboxRow]
+    counter: str
+    next_href: str | None = None
+    status_values: dict[str, str] = {}
+    """The filter's status options, label -> the value the form sends."""
+
+
+def parse_inbox(html: str) -> InboxPage:
+    root = parse_html(html)
+    rows = []
+    for row in _table(root, "Ansökningar", "inbox table"):
+        try:
+            rows.append(InboxRow(
+                application_id=row.data["application-id"], case_number=row.cells[1].text, period=row.cells[3].text,
+                received=datetime.fromisoformat(row.cells[2].time), status=row.cells[4].text,
+            ))
+        except (KeyError, IndexError, TypeError, ValueError, ValidationError) as exc:
+            _page_changed("inbox row", exc)
+    pagers = named(root, "div|nav", "Sidor")
+    counter = next((text_of(span) for pager in pagers for span in pager.iter("span")
+                    if PAGE_COUNTER.match(text_of(span))), "")
+    if not counter:
+        _page_changed("page counter")
+    options = {}
+    for select in root.xpath("//select[@id=//label[normalize-space()='Status']/@for]"):
+        options = {text_of(option): option.get("value", "") for option in select.iter("option")}
+    next_href = link_href(pagers[0], "Nästa") if pagers else None
+    return InboxPage(rows=rows, counter=counter, next_href=next_href, status_values=options)
+
+
+def parse_application(html: str) -> ApplicationForm:
+    """The application page: the facts list, household, incomes, costs, balance, the applicant's
+    message (as text) and the attachment links."""
+    root = parse_html(html)
+    facts = read_definitions(root)
+    members = _table(root, "Hushållsmedlemmar", "household table")
+    incomes = _table(root, "Inkomster", "income table")
+    costs = _table(root, "Utgifter", "cost table")
+    files = _table(root, "Bilagor", "attachment table")
+    messages = named(root, "div", "Meddelande från sökande")
+    if len(messages) != 1:
+        _page_changed("message")
+    municipality = parse_municipality(html)
+    try:
+        return ApplicationForm(
+            application_id=facts["Ärende-id"].text,
+            case_number=facts["Ärendenummer"].text,
+            period=facts["Period"].text,
+            kind=facts["Typ av ansökan"].data["value"],
+            submitted_at=datetime.fromisoformat(facts["Inkommen"].time),
+            municipality=municipality,
+            members=[
+                Member(
+                    personnummer=row.data["personnummer"], first_name=row.cells[1].text,
+                    last_name=row.cells[2].text, role=row.data["role"],
+                    in_school=row.data["in-school"] == "true", lunch_at_home=row.data["lunch-at-home"] == "true",
+                )
+                for row in members
+            ],
+            declared_incomes=[
+                DeclaredIncome(personnummer=row.data["personnummer"], type=row.data["type"],
+                               amount=parse_kr(row.cells[2].text))
+                for row in incomes
+            ],
+            declared_costs=[
+                DeclaredCost(type=row.data["type"], amount=parse_kr(row.cells[1].text), note=row.cells[2].text)
+                for row in costs
+            ],
+            bank_balance=parse_kr(facts["Saldo på bankkonto"].text),
+            message=messages[0].text_content(),
+            attachments=[
+                AttachmentLink(
+                    index=int(row.data["number"]), filename=row.cells[0].text, cost_type=row.data["type"],
+                    size_bytes=int(row.data["bytes"]), path=row.cells[0].href,
+                )
+                for row in files
+            ],
+        )
+    except (KeyError, IndexError, TypeError, ValueError, ValidationError, InvalidPersonnummer) as exc:
+        _page_changed("application page", exc)
+
+
+def parse_status(html: str) -> str:
+    """The application's status label (one of STATUSES) from the facts list."""
+    facts = read_definitions(parse_html(html))
+    if "Status" not in facts:
+        _page_changed("status")
+    label = facts["Status"].text
+    if label not in STATUSES:
+        _page_changed("status")
+    return label
+
+
+def parse_messages(html: str) -> list[SentMessage]:
+    """Table 'Skickade meddelanden', oldest first."""
+    rows = _table(parse_html(html), "Skickade meddelanden", "message table")
+    try:
+        return [SentMessage(sent_at=datetime.fromisoformat(row.cells[0].time), sender=row.data["sender"],
+                            text=row.cells[2].raw_text) for row in rows]
+    except (KeyError, IndexError, TypeError, ValueError, ValidationError) as exc:
+        _page_changed("message table", exc)
+
+
 class EServicePage(PortalPage):
-    system = "eservice"
+    system = SYSTEM
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._status_values: dict[str, str] = {}
 
     # -- reading -------------------------------------------------------------------------------
 
     async def municipality(self) -> str:
         """The plain municipality name ('Höörby') from the e-service header."""
-        page = await self.open("/inbox", "inkorgen")
-        try:
-            return await self._municipality_on(page)
-        finally:
-            await self.release(page)
-
-    async def _municipality_on(self, page: Page) -> str:
-        name = await page.locator('meta[name="municipality"]').get_attribute("content", timeout=2000)
-        if not name or not name.strip():
-            _page_changed("municipality name")
-        return name.strip()
+        return await self.parsed(await self.read("/inbox", "inkorgen"), parse_municipality)
 
     async def list_applications(self, status: str | None = "Ny") -> list[InboxRow]:
         """Every application in the inbox with this status (None: all), over every page."""
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown e-service status: {status!r}")
-        page = await self.open("/inbox", "inkorgen")
-        try:
-            await self._filter(page, status)
-            rows: list[InboxRow] = []
-            seen_pages: set[str] = set()
-            while True:
-                marker = cell_text(await self._text(page.get_by_text(PAGE_COUNTER), "page counter"))
-                if marker in seen_pages:
-                    _page_changed("inbox paging")
-                seen_pages.add(marker)
-                rows.extend(await self._inbox_rows(page))
-                next_link = page.get_by_role("link", name="Nästa", exact=True)
-                if await next_link.count() == 0:
-                    break
-                href = await next_link.first.get_attribute("href")
-                if not href:
-                    _page_changed("inbox paging")
-                await self._goto(page, urljoin(page.url, href), "inkorgen")
-            return rows
-        finally:
-            await self.release(page)
+        if self.read_strategy == "fetch":
+            shown = await self._fetch_filtered(status)
+        else:
+            shown = await self._render_filtered(status)
+        rows: list[InboxRow] = []
+        seen_pages: set[str] = set()
+        while True:
+            inbox = await self.parsed(shown, parse_inbox)
+            if inbox.counter in seen_pages:
+                _page_changed("inbox paging")
+            seen_pages.add(inbox.counter)
+            rows.extend(inbox.rows)
+            if inbox.next_href is None:
+                return rows
+            shown = await self.read(urljoin(shown.url, inbox.next_href), "inkorgen")
 
-    async def _filter(self, page: Page, status: str | None) -> None:
+    async def _fetch_filtered(self, status: str | None) -> Fetched:
+        """The filter as the form sends it (its status values learnt from the inbox once)."""
+        label = status or "Alla"
+        if label not in self._status_values:
+            self._status_values = (await self.parsed(await self.fetch(self.url("/inbox"), "inkorgen"),
+                                                     parse_inbox)).status_values
+        if label not in self._status_values:
+            _page_changed("inbox filter")
+        query = urlencode({"status": self._status_values[label], "period": ""})
+        return await self.fetch(self.url(f"/inbox?{query}"), "inkorgen")
+
+    async def _render_filtered(self, status: str | None) -> Fetched:
+        """The filter chosen and pressed in the tab, as a caseworker does."""
+        page = await self.open("/inbox", "inkorgen")
         try:
             await page.get_by_label("Status", exact=True).select_option(label=status or "Alla")
             await page.get_by_label("Period", exact=True).fill("")
             async with page.expect_navigation() as navigation:
                 await page.get_by_role("button", name="Filtrera").click()
             await self._check(await navigation.value, "inkorgen")
+            return Fetched(url=page.url, html=await page.content())
         except PlaywrightTimeout as exc:
             _page_changed("inbox filter", exc)
-
-    async def _inbox_rows(self, page: Page) -> list[InboxRow]:
-        table = page.get_by_role("table", name="Ansökningar")
-        raw = await self._rows(table, "inbox table")
-        rows = []
-        for row in raw:
-            try:
-                rows.append(
-                    InboxRow(
-                        application_id=row["data"]["applicationId"],
-                        case_number=cell_text(row["cells"][1]),
-                        period=cell_text(row["cells"][3]),
-                        received=datetime.fromisoformat(row["times"][0]),
-                        status=cell_text(row["cells"][4]),
-                    )
-                )
-            except (KeyError, IndexError, TypeError, ValueError, ValidationError) as exc:
-                _page_changed("inbox row", exc)
-        return rows
+        finally:
+            await self.release(page)
 
     async def read_application(self, application_id: str) -> ApplicationForm:
         """The application as declared: household, incomes, costs, balance, message, attachment links."""
-        page = await self.open(self._detail_path(application_id), "ansökan")
-        try:
-            facts = await self._facts(page, "#arende-fakta", "application facts")
-            assets = await self._facts(page, "#tillgangar", "bank balance")
-            members = await self._rows(page.get_by_role("table", name="Hushållsmedlemmar"), "household table")
-            incomes = await self._rows(page.get_by_role("table", name="Inkomster"), "income table")
-            costs = await self._rows(page.get_by_role("table", name="Utgifter"), "cost table")
-            files = await self._rows(page.get_by_role("table", name="Bilagor"), "attachment table")
-            message = await self._text(
-                page.get_by_role("document", name="Meddelande från sökande", exact=True), "message"
-            )
-            municipality = await self._municipality_on(page)
-        finally:
-            await self.release(page)
-        try:
-            return ApplicationForm(
-                application_id=cell_text(facts["Ärende-id"]["text"]),
-                case_number=cell_text(facts["Ärendenummer"]["text"]),
-                period=cell_text(facts["Period"]["text"]),
-                kind=facts["Typ av ansökan"]["value"],
-                submitted_at=datetime.fromisoformat(facts["Inkommen"]["time"]),
-                municipality=municipality,
-                members=[
-                    Member(
-                        personnummer=row["data"]["personnummer"],
-                        first_name=cell_text(row["cells"][1]),
-                        last_name=cell_text(row["cells"][2]),
-                        role=row["data"]["role"],
-                        in_school=row["data"]["inSchool"] == "true",
-                        lunch_at_home=row["data"]["lunchAtHome"] == "true",
-                    )
-                    for row in members
-                ],
-                declared_incomes=[
-                    DeclaredIncome(
-                        personnummer=row["data"]["personnummer"],
-                        type=row["data"]["type"],
-                        amount=parse_kr(row["cells"][2]),
-                    )
-                    for row in incomes
-                ],
-                declared_costs=[
-                    DeclaredCost(type=row["data"]["type"], amount=parse_kr(row["cells"][1]),
-                                 note=cell_text(row["cells"][2]))
-                    for row in costs
-                ],
-                bank_balance=parse_kr(assets["Saldo på bankkonto"]["text"]),
-                message=message,
-                attachments=[
-                    AttachmentLink(
-                        index=int(row["data"]["number"]),
-                        filename=cell_text(row["cells"][0]),
-                        cost_type=row["data"]["type"],
-                        size_bytes=int(row["data"]["bytes"]),
-                        path=row["links"][0],
-                    )
-                    for row in files
-                ],
-            )
-        except (KeyError, IndexError, TypeError, ValueError, ValidationError, InvalidPersonnummer) as exc:
-            _page_changed("application page", exc)
+        return await self.parsed(await self.read(self._detail_path(application_id), "ansökan"), parse_application)
 
     async def download_attachment(self, application_id: str, link: AttachmentLink) -> bytes:
         """The file's bytes, fetched with the logged-in context's cookies."""
@@ -276,40 +306,17 @@ class EServicePage(PortalPage):
 
     async def status(self, application_id: str) -> str:
         """The application's current status label (one of STATUSES)."""
-        page = await self.open(self._detail_path(application_id), "ansökan")
-        try:
-            return await self._status_on(page)
-        finally:
-            await self.release(page)
-
-    async def _status_on(self, page: Page) -> str:
-        facts = await self._facts(page, "#arende-fakta", "application facts")
-        try:
-            label = cell_text(facts["Status"]["text"])
-        except KeyError as exc:
-            _page_changed("status", exc)
-        if label not in STATUSES:
-            _page_changed("status")
-        return label
+        return await self.parsed(await self.read(self._detail_path(application_id), "ansökan"), parse_status)
 
     async def messages(self, application_id: str) -> list[SentMessage]:
         """The messages on the application, oldest first."""
-        page = await self.open(self._detail_path(application_id), "ansökan")
-        try:
-            return await self._messages_on(page)
-        finally:
-            await self.release(page)
+        return await self.parsed(await self.read(self._detail_path(application_id), "ansökan"), parse_messages)
+
+    async def _status_on(self, page: Page) -> str:
+        return await self.parsed(Fetched(url=page.url, html=await page.content()), parse_status, page=page)
 
     async def _messages_on(self, page: Page) -> list[SentMessage]:
-        rows = await self._rows(page.get_by_role("table", name="Skickade meddelanden"), "message table")
-        try:
-            return [
-                SentMessage(sent_at=datetime.fromisoformat(row["times"][0]), sender=row["data"]["sender"],
-                            text=row["cells"][2])
-                for row in rows
-            ]
-        except (KeyError, IndexError, TypeError, ValueError, ValidationError) as exc:
-            _page_changed("message table", exc)
+        return await self.parsed(Fetched(url=page.url, html=await page.content()), parse_messages, page=page)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -356,31 +363,3 @@ class EServicePage(PortalPage):
     @staticmethod
     def _detail_path(application_id: str) -> str:
         return f"/inbox/{quote(application_id, safe='')}"
-
-    async def _goto(self, page: Page, url: str, what: str) -> None:
-        seen = self.logins
-        try:
-            await self._check(await page.goto(url), what)
-        except PlaywrightTimeout as exc:
-            raise ApplicationError("TIMEOUT", f"eservice: {what} timed out") from exc
-        if self._on_login_page(page):
-            await self.ensure_logged_in(seen_logins=seen, page=page)
-            await self._check(await page.goto(url), what)
-
-    async def _rows(self, table: Locator, what: str) -> list[dict[str, Any]]:
-        try:
-            return await table.evaluate(_READ_ROWS, timeout=5000)
-        except PlaywrightTimeout as exc:
-            _page_changed(what, exc)
-
-    async def _facts(self, page: Page, selector: str, what: str) -> dict[str, dict[str, Any]]:
-        try:
-            return await page.locator(selector).evaluate(_READ_FACTS, timeout=5000)
-        except PlaywrightTimeout as exc:
-            _page_changed(what, exc)
-
-    async def _text(self, locator: Locator, what: str) -> str:
-        try:
-            return await locator.text_content(timeout=5000) or ""
-        except PlaywrightTimeout as exc:
-            _page_changed(what, exc)

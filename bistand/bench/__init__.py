@@ -1,0 +1,1 @@
+"""`python -m bistand bench`: the bot's seconds, memory and CPU per application, against the HTTP floor."""

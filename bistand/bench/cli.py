@@ -1,0 +1,218 @@
+"""`python -m bistand bench --world FILE [--json OUT] [--browser headless-shell|chromium] [--read fetch|render]`
+
+Starts the simulators on a fresh copy of the world, runs the bot once (producer and consumer, support
+mode), and in the same run measures the floor: the same reads and writes over plain HTTP on another
+fresh copy of the world. Prints the figures and writes them to OUT as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bistand.bench.floor import floor_settings, run_floor
+from bistand.bench.processes import Sampler, children_cpu, tree_cpu
+from bistand.bot.config import ROOT, SYSTEMS
+from bistand.runner.demo import _pick_base_port
+
+
+class Simulators:
+    """`python -m simulators` as a separate process (the bot never imports the simulators)."""
+
+    def __init__(self, world: Path, state_dir: Path) -> None:
+        self.base_port = _pick_base_port(8400 + (os.getpid() % 40) * 20)
+        self.state_dir = state_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "simulators", "--world", str(world), "--state-dir", str(state_dir),
+             "--base-port", str(self.base_port), "--reset"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+        ready = threading.Event()
+
+        def pump() -> None:
+            for line in self.process.stdout:
+                self.lines.append(line.rstrip())
+                if line.strip() == "ready":
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 120
+        while not ready.wait(0.1):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("simulators did not start:\n" + "\n".join(self.lines[-20:]))
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Each system's URL as the simulators printed it."""
+        found = {}
+        for line in self.lines:
+            parts = line.split()
+            if parts and parts[0] in SYSTEMS and parts[-1].startswith("http"):
+                found[parts[0]] = parts[-1]
+        return found
+
+    def cpu(self) -> float:
+        return sum(tree_cpu(self.process.pid).values())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest rank: the smallest value at least `share` of the values are at or below."""
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def bot_env(urls: dict[str, str], frames_dir: Path, work: Path, browser: str, read: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({f"BISTAND_URL_{system.upper()}": url for system, url in urls.items()})
+    env.update({
+        "BISTAND_FRAMES_DIR": str(frames_dir), "BISTAND_STATE_DIR": str(work / "bot-state"),
+        "BISTAND_OUTPUT_DIR": str(work / "output"), "BISTAND_MODE": "support",
+        "BISTAND_BROWSER": browser, "BISTAND_READ_STRATEGY": read,
+    })
+    return env
+
+
+def outcomes_from_export(url: str) -> dict[str, dict]:
+    """Proposal, amount and findings per application as the case-management system holds them."""
+    import httpx
+
+    with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
+        client.post("/login", data={"username": "demo", "password": "demo", "next": "/"})
+        latest = client.get("/api/export").json()["latest_decision_basis"]
+    return {app_id: {"proposal": got["proposal"], "amount": got["amount"], "findings": sorted(got["findings"])}
+            for app_id, got in sorted(latest.items())}
+
+
+def run_bot(world: Path, work: Path, browser: str, read: str) -> dict:
+    sims = Simulators(world, work / "sims")
+    try:
+        env = bot_env(sims.urls, sims.state_dir / "frames", work, browser, read)
+        sims_cpu_before = sims.cpu()
+        cpu_before = children_cpu()
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "-m", "bistand", "run"], cwd=ROOT, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        sampler = Sampler(process.pid).start()
+        output = process.communicate()[0]
+        seconds = time.perf_counter() - started
+        sampler.stop()
+        total_cpu = children_cpu() - cpu_before
+        sims_cpu = sims.cpu() - sims_cpu_before
+        outcomes = outcomes_from_export(sims.urls["casemgmt"])
+    finally:
+        sims.stop()
+    summary_path = work / "output" / "latest" / "run-summary.json"
+    if process.returncode != 0 or not summary_path.exists():
+        print(output[-4000:])
+        raise SystemExit(f"the bot run failed with exit code {process.returncode}")
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    browser_line = next((line for line in output.splitlines() if line.startswith("Browser:")), "Browser: ?")
+    return {"summary": summary, "seconds": seconds, "cpu_total": total_cpu, "sampler": sampler,
+            "sims_cpu": sims_cpu, "outcomes": outcomes, "browser": browser_line.removeprefix("Browser: ")}
+
+
+def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
+    sims = Simulators(world, work / "floor-sims")
+    try:
+        sims_cpu_before = sims.cpu()
+        settings = floor_settings(sims.urls, sims.state_dir / "frames", work)
+        floor = asyncio.run(run_floor(settings))
+        return floor, sims.cpu() - sims_cpu_before
+    finally:
+        sims.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bistand bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here as JSON")
+    parser.add_argument("--browser", choices=["headless-shell", "chromium"], default="headless-shell")
+    parser.add_argument("--read", choices=["fetch", "render"], default="fetch")
+    args = parser.parse_args(argv)
+    world = args.world.resolve()
+    work = Path(tempfile.mkdtemp(prefix="bistand-bench-"))
+    load_before = os.getloadavg()[0]
+    bot = run_bot(world, work, args.browser, args.read)
+    floor, floor_sims_cpu = run_floor_on_fresh_world(world, work)
+
+    items = bot["summary"]["per_item"]
+    apps = len(items)
+    seconds = [item["seconds"] for item in items]
+    by_kind = bot["sampler"].cpu_by_kind(bot["cpu_total"])
+    cpu_total = sum(by_kind.values())
+    median = statistics.median(seconds) if seconds else 0.0
+    result = {
+        "world": world.name,
+        "browser": bot["browser"],
+        "read": args.read,
+        "machine": {"cores": os.cpu_count(), "load_before": round(load_before, 2)},
+        "applications": apps,
+        "median_s": round(median, 3),
+        "p95_s": round(percentile(seconds, 0.95), 3),
+        "per_hour": round(apps / bot["seconds"] * 3600) if bot["seconds"] else 0,
+        "total_run_s": round(bot["seconds"], 1),
+        "peak_mib": round(bot["sampler"].peak_kib / 1024),
+        "cpu_s_per_app": {kind: round(value / max(apps, 1), 3)
+                          for kind, value in sorted(by_kind.items(), key=lambda kv: -kv[1])},
+        "cpu_s_per_app_total": round(cpu_total / max(apps, 1), 3),
+        "simulators_cpu_s_per_app": round(bot["sims_cpu"] / max(apps, 1), 3),
+        "floor_median_s": round(floor.median_s, 4),
+        "floor_cpu_s_per_app": round(floor.cpu_seconds / max(len(floor.seconds), 1), 4),
+        "floor_simulators_cpu_s_per_app": round(floor_sims_cpu / max(len(floor.seconds), 1), 4),
+        "ratio_to_floor": round(median / floor.median_s, 1) if floor.median_s else None,
+        "outcomes": bot["outcomes"],
+        "floor_outcomes_equal": floor.outcomes == bot["outcomes"],
+    }
+    print_result(result)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"written to {args.json}")
+    return 0
+
+
+def print_result(result: dict) -> None:
+    print(f"world:                  {result['world']} ({result['applications']} applications, support mode)")
+    print(f"browser / read:         {result['browser']} / {result['read']}")
+    print(f"machine:                {result['machine']['cores']} cores, load before {result['machine']['load_before']}")
+    print(f"per application:        median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s")
+    print(f"throughput:             {result['per_hour']} applications per hour (run {result['total_run_s']} s)")
+    print(f"peak memory (PSS tree): {result['peak_mib']} MiB")
+    print(f"bot CPU per application: {result['cpu_s_per_app_total']:.2f} s")
+    for kind, value in result["cpu_s_per_app"].items():
+        print(f"  {kind:<34} {value:6.3f} s")
+    print(f"simulators CPU per app: {result['simulators_cpu_s_per_app']:.3f} s (floor run: "
+          f"{result['floor_simulators_cpu_s_per_app']:.3f} s)")
+    print(f"floor (httpx):          median {result['floor_median_s']:.3f} s, client CPU "
+          f"{result['floor_cpu_s_per_app']:.3f} s per application")
+    print(f"ratio to floor:         {result['ratio_to_floor']} x")
+    print(f"outcomes:               {len(result['outcomes'])} written; floor's outcomes equal: "
+          f"{result['floor_outcomes_equal']}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The benchmark's floor and its accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from bistand.bench.cli import percentile
+from bistand.bench.floor import floor_settings, run_floor
+from bistand.bench.processes import Sampler, kind_of
+from tests.simulator_process import Simulators, free_base_port
+
+
+def test_the_http_floor_reaches_the_worlds_expected_outcomes(tmp_path, example_world_path):
+    """Same parsers, same reads and form posts over httpx: the outcomes are the world's contract."""
+    world = json.loads(example_world_path.read_text(encoding="utf-8"))
+    sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port())
+    sims.start(reset=True)
+    try:
+        floor = asyncio.run(run_floor(floor_settings(sims.urls, sims.frames_dir, tmp_path)))
+    finally:
+        sims.stop()
+    expected = {app_id: {"proposal": e["proposal"], "amount": e["amount"], "findings": sorted(e.get("findings", []))}
+                for app_id, e in world["expected"].items()}
+    assert floor.outcomes == expected
+    assert len(floor.seconds) == len(expected) and floor.median_s > 0
+
+
+def test_p95_of_twenty_is_the_nineteenth():
+    assert percentile([float(n) for n in range(1, 21)], 0.95) == 19.0
+    assert percentile([], 0.95) == 0.0
+
+
+def test_processes_are_named_by_kind():
+    assert kind_of("/usr/lib/chromium/chromium-headless-shell --type=renderer --x") == "headless-shell renderer"
+    assert kind_of("/usr/bin/chromium --headless") == "chromium browser"
+    assert kind_of("/x/playwright/driver/node cli.js run-driver") == "playwright driver (node)"
+
+
+def test_cpu_that_exited_between_samples_is_counted_once():
+    sampler = Sampler(pid=0)
+    sampler.last_cpu = {1: ("chromium renderer", 2.0), 2: ("runner (python)", 1.0)}
+    assert sampler.cpu_by_kind(reaped=3.5) == {"chromium renderer": 2.0, "runner (python)": 1.0,
+                                               "exited between samples": 0.5}
+    assert sum(sampler.cpu_by_kind(reaped=1.0).values()) == 3.0
