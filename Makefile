@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WORLD ?= devdata/worlds/demo.json
 MODE ?= support
 
-.PHONY: run test lint simulators chromium venv clean
+.PHONY: run test lint simulators chromium venv clean xvfb
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,10 +21,10 @@ venv: $(STAMP)
 chromium:
 	@bash tools/ensure-chromium.sh
 
-run: venv chromium
+run: venv chromium xvfb
 	$(PY) -m bistand demo --world $(WORLD) --mode $(MODE)
 
-test: venv chromium
+test: venv chromium xvfb
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -37,3 +37,6 @@ simulators: venv
 
 clean:
 	rm -rf $(VENV) output/* state
+
+xvfb:
+	@bash tools/ensure-xvfb.sh
