@@ -17,6 +17,7 @@ from bistand.bot import casework, tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.desktop.writeback import DesktopWriteBack
 
 
 @library(scope="GLOBAL", auto_keywords=False)
@@ -92,6 +93,10 @@ class Casework:
         automated mode, registers the decision; sets the e-service status."""
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
-        written = self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
+        desktop = []
+        if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
+            self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(self.ctx.settings)
+            desktop = self._desktop.write(work, work.report_text)
+        written = desktop + self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
         work.written = written
         logger.info(f"{work.application_id}: wrote {', '.join(written) or 'nothing new'}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field
@@ -26,6 +27,7 @@ class Settings(BaseModel):
     max_consecutive_system_errors: int = Field(5, ge=1)
     page_timeout_ms: int = Field(15000, ge=1000)
     headless: bool = True
+    casemgmt_client: Literal["web", "desktop"] = "web"
 
     @property
     def reports_dir(self) -> Path:
@@ -42,6 +44,7 @@ _ENV = {
     "max_consecutive_system_errors": "BISTAND_MAX_CONSECUTIVE_ERRORS",
     "page_timeout_ms": "BISTAND_PAGE_TIMEOUT_MS",
     "headless": "BISTAND_HEADLESS",
+    "casemgmt_client": "BISTAND_CASEMGMT_CLIENT",
 }
 
 
