@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import subprocess
@@ -15,17 +16,22 @@ import pytest
 from bistand.desktop.display import XDisplay
 from bistand.desktop.screen import Screen, ScreenReader
 
+_DISPLAYS: list[XDisplay] = []
+
+
+def shared_display() -> XDisplay:
+    """One private Xvfb for this test process: pyautogui binds to one DISPLAY for good, and
+    every test module that imports the fixture below gets its own fixture instance."""
+    if not _DISPLAYS:
+        os.environ.pop("DISPLAY", None)
+        _DISPLAYS.append(XDisplay(headless=True).start())
+        atexit.register(_DISPLAYS[0].stop)
+    return _DISPLAYS[0]
+
 
 @pytest.fixture(scope="session")
 def x_display():
-    """A private Xvfb for this test process (pyautogui binds to one DISPLAY for the whole process)."""
-    previous = os.environ.get("DISPLAY")
-    os.environ.pop("DISPLAY", None)
-    display = XDisplay(headless=True).start()
-    yield display
-    display.stop()
-    if previous is not None:
-        os.environ["DISPLAY"] = previous
+    return shared_display()
 
 
 def gui():

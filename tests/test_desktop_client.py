@@ -12,7 +12,7 @@ import pyperclip
 import pytest
 
 from simulators.common.accounts import DEMO_PASSWORD, DEMO_USER
-from tests.desktop_harness import RunningClient, gui, x_display  # noqa: F401 - fixture
+from tests.desktop_harness import RunningClient, gui, wait_until, x_display  # noqa: F401 - fixture
 from tests.simulator_process import Simulators, free_base_port
 
 CASE = "EB-2026-0005"
@@ -102,6 +102,7 @@ def test_a_basis_typed_and_pasted_in_the_dialog_is_saved_as_desktop(client, sims
         "noteringar": "COST_CAPPED,HOUSEHOLD_UNCLEAR", "underlag_chars": 0}
     pyperclip.set_clipboard("xclip")
     pyperclip.copy(REPORT)
+    wait_until(lambda: pyperclip.paste() == REPORT)  # xclip owns the clipboard only a moment later
     keys.hotkey("ctrl", "v")
     client.wait(lambda s: s.basis_form.underlag_chars == len(REPORT), "pasted report")
     keys.hotkey("ctrl", "s")

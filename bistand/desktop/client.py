@@ -21,7 +21,7 @@ from PIL import Image, ImageFilter, ImageGrab
 from bistand.core.errors import ApplicationError
 from bistand.core.models import Proposal
 from bistand.desktop.display import XDisplay, die_with_parent
-from bistand.desktop.screen import NOT_RESPONDING_SECONDS, CaseView, Screen, ScreenReader
+from bistand.desktop.screen import NOT_RESPONDING_SECONDS, CaseView, Screen, ScreenReader, wait_until
 from bistand.pages.base import Credentials
 from bistand.pages.casemgmt import DecisionBasisForm
 
@@ -148,6 +148,8 @@ class DesktopCaseManagement:
 
         pyperclip.set_clipboard("xclip")
         pyperclip.copy(text)
+        # xclip returns before the X server has seen it take the clipboard: read it back first.
+        wait_until(lambda: pyperclip.paste() == text, "putting the report on the clipboard", self.timeout)
         self._gui.hotkey("ctrl", "v")
 
     def _clear_clipboard(self) -> None:

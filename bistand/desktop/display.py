@@ -1,7 +1,8 @@
 """An X display for the desktop client: the developer's own, or a private Xvfb for the run.
 
 A small wrapper around Debian's Xvfb rather than a library: `-displayfd` lets Xvfb pick a free
-display number, and the server is tied to the bot's life (PR_SET_PDEATHSIG), so a killed run
+display number, a fresh cookie (`-auth`) keeps other local processes off a screen that shows
+personal data, and the server is tied to the bot's life (PR_SET_PDEATHSIG), so a killed run
 never leaves a display behind.
 """
 
@@ -9,9 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import select
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -21,6 +25,7 @@ from bistand.core.errors import ApplicationError
 
 SCREEN = "1280x1024x24"
 START_TIMEOUT = 15.0
+FAMILY_LOCAL = 256
 
 
 def die_with_parent() -> None:
@@ -42,13 +47,18 @@ def _read_line(fd: int, timeout: float) -> str:
     return data.decode().strip()
 
 
-def _ensure_xauthority(scratch: Path) -> None:
-    """python-xlib insists on an Xauthority file; Xvfb without -auth needs none, so an empty one."""
-    if os.environ.get("XAUTHORITY") or (Path.home() / ".Xauthority").exists():
-        return
-    empty = scratch / "Xauthority"
-    empty.touch()
-    os.environ["XAUTHORITY"] = str(empty)
+def _write_xauthority(path: Path, displays: range = range(100)) -> None:
+    """A fresh MIT-MAGIC-COOKIE for the private display: it shows personal data, so only this
+    run's processes may connect. One entry per possible display number, since Xvfb picks it."""
+
+    def field(value: bytes) -> bytes:
+        return struct.pack(">H", len(value)) + value
+
+    cookie, host = secrets.token_bytes(16), socket.gethostname().encode()
+    entries = (struct.pack(">H", FAMILY_LOCAL) + field(host) + field(str(n).encode())
+               + field(b"MIT-MAGIC-COOKIE-1") + field(cookie) for n in displays)
+    path.write_bytes(b"".join(entries))
+    path.chmod(0o600)
 
 
 class XDisplay:
@@ -58,7 +68,7 @@ class XDisplay:
         self.headless = headless
         self.process: subprocess.Popen | None = None
         self.scratch = Path(tempfile.mkdtemp(prefix="bistand-x-"))
-        self._previous = os.environ.get("DISPLAY")
+        self._previous = {name: os.environ.get(name) for name in ("DISPLAY", "XAUTHORITY")}
 
     @property
     def own(self) -> bool:
@@ -66,15 +76,17 @@ class XDisplay:
 
     def start(self) -> XDisplay:
         """A private Xvfb unless a developer asked to watch (`BISTAND_HEADLESS=false` with a DISPLAY)."""
-        _ensure_xauthority(self.scratch)
         if not self.headless and os.environ.get("DISPLAY"):
             return self
         if shutil.which("Xvfb") is None:
             raise ApplicationError("NO_DISPLAY", "Xvfb is not installed (run tools/ensure-xvfb.sh)")
+        authority = self.scratch / "Xauthority"
+        _write_xauthority(authority)
         read_end, write_end = os.pipe()
         try:
             self.process = subprocess.Popen(
-                ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+                ["Xvfb", "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp",
+                 "-auth", str(authority)],
                 pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL, preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only
             )
@@ -86,6 +98,7 @@ class XDisplay:
             self.stop()
             raise ApplicationError("NO_DISPLAY", "Xvfb did not start")
         os.environ["DISPLAY"] = f":{number}"
+        os.environ["XAUTHORITY"] = str(authority)
         return self
 
     def stop(self) -> None:
@@ -97,8 +110,9 @@ class XDisplay:
                 self.process.kill()
                 self.process.wait(timeout=5)
             self.process = None
-            if self._previous is None:
-                os.environ.pop("DISPLAY", None)
-            else:
-                os.environ["DISPLAY"] = self._previous
+            for name, value in self._previous.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         shutil.rmtree(self.scratch, ignore_errors=True)

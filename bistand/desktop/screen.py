@@ -110,3 +110,12 @@ class ScreenReader:
             if now - started > limit:
                 raise ApplicationError("TIMEOUT", f"desktop client: {what} took more than {limit:.0f} s")
             time.sleep(POLL_SECONDS)  # polling interval of a condition wait, not a wait for time
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float) -> None:
+    """A wait on something other than the window (the clipboard), with the same timeout rule."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise ApplicationError("TIMEOUT", f"desktop client: {what} took more than {timeout:.0f} s")
+        time.sleep(POLL_SECONDS)  # polling interval of a condition wait
