@@ -182,6 +182,21 @@ class DesktopCaseManagement:
         case = self.open_case(case_number)
         if form.application_id in {row.application_id for row in case.decision_bases}:
             return False
+        self.fill_decision_basis(form)
+        self._gui.hotkey("ctrl", "s")
+        screen = self.screen.wait(
+            lambda s: (s.active == "main" and s.status.startswith(SAVED_STATUS) and s.case is not None
+                       and form.application_id in {r.application_id for r in s.case.decision_bases})
+            or (s.active == "basis" and bool(s.dialog_error)),
+            "saving the decision basis",
+        )
+        self._clear_clipboard()
+        if screen.active == "basis":
+            raise ApplicationError("BASIS_REFUSED", "casemgmt desktop client refused the decision basis")
+        return True
+
+    def fill_decision_basis(self, form: DecisionBasisForm) -> None:
+        """Ärende > Nytt beslutsunderlag (Ctrl+B) on the open case: fields typed, report pasted, checked."""
         label = PROPOSAL_LABELS[form.proposal]
         expected = {"ansokan": form.application_id, "period": form.period, "forslag": label,
                     "belopp": str(form.amount), "noteringar": ",".join(form.findings)}
@@ -204,17 +219,6 @@ class DesktopCaseManagement:
         self._paste(report)
         self.screen.wait(lambda s: s.basis_form is not None and s.basis_form.underlag_chars == len(report),
                          "pasting the report")
-        self._gui.hotkey("ctrl", "s")
-        screen = self.screen.wait(
-            lambda s: (s.active == "main" and s.status.startswith(SAVED_STATUS) and s.case is not None
-                       and form.application_id in {r.application_id for r in s.case.decision_bases})
-            or (s.active == "basis" and bool(s.dialog_error)),
-            "saving the decision basis",
-        )
-        self._clear_clipboard()
-        if screen.active == "basis":
-            raise ApplicationError("BASIS_REFUSED", "casemgmt desktop client refused the decision basis")
-        return True
 
     # -- failures -----------------------------------------------------------------------
 
