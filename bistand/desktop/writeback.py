@@ -8,6 +8,7 @@ client (stray dialogs closed, a frozen client restarted) before it writes.
 from __future__ import annotations
 
 import atexit
+import time
 
 from robot.api import logger
 
@@ -43,6 +44,7 @@ class DesktopWriteBack:
             application_id=app.application_id, period=app.period, proposal=work.assessment.proposal,
             amount=work.assessment.amount, findings=work.assessment.finding_codes, report_text=report_text,
         )
+        started = time.perf_counter()
         try:
             written = self._client().write_decision_basis(app.case_number, form)
         except Exception as exc:
@@ -53,8 +55,9 @@ class DesktopWriteBack:
             raise ApplicationError("DESKTOP_CLIENT", f"casemgmt desktop client: {message}") from exc
         if app.application_id not in work.overview.decision_basis_ids:
             work.overview.decision_basis_ids.append(app.application_id)
+        seconds = time.perf_counter() - started
         logger.info(f"{app.application_id}: decision basis {'saved' if written else 'already listed'} "
-                    "in the desktop client")
+                    f"in the desktop client ({seconds:.2f} s)")
         return ["decision_basis"] if written else []
 
     def _fail(self, application_id: str) -> None:
