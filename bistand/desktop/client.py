@@ -108,6 +108,8 @@ class DesktopCaseManagement:
 
     def close(self) -> None:
         self._stop_client()
+        if self.display is not None and self.display.own:
+            self._release_clipboard()
         if self.display is not None:
             self.display.stop()
             self.display = None
@@ -151,6 +153,17 @@ class DesktopCaseManagement:
         # xclip returns before the X server has seen it take the clipboard: read it back first.
         wait_until(lambda: pyperclip.paste() == text, "putting the report on the clipboard", self.timeout)
         self._gui.hotkey("ctrl", "v")
+
+    def _release_clipboard(self) -> None:
+        """xclip serves the clipboard from the background; hand it to one that leaves after a single
+        read (and is silent), so stopping the display leaves no complaint on the console."""
+        try:
+            subprocess.run(["xclip", "-selection", "clipboard", "-loops", "1"], input=b"", timeout=5,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            subprocess.run(["xclip", "-selection", "clipboard", "-o"], timeout=5, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
     def _clear_clipboard(self) -> None:
         """The report holds personal data: it does not stay on the clipboard."""
