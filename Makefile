@@ -10,7 +10,7 @@ MODE ?= support
 RUNNERS ?= 1
 QUEUE ?= sqlite
 
-.PHONY: run test lint simulators chromium venv clean postgres
+.PHONY: run test lint simulators chromium venv clean postgres xvfb
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,14 +23,14 @@ venv: $(STAMP)
 chromium:
 	@bash tools/ensure-chromium.sh
 
-run: venv chromium
+run: venv chromium xvfb
 	@if [ "$(QUEUE)" = postgres ]; then export "$$(bash tools/postgres.sh | tail -1)"; fi; \
 	$(PY) -m bistand demo --world $(WORLD) --mode $(MODE) --runners $(RUNNERS)
 
 postgres:
 	@bash tools/postgres.sh
 
-test: venv chromium
+test: venv chromium xvfb
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
@@ -43,3 +43,6 @@ simulators: venv
 
 clean:
 	rm -rf $(VENV) output/* state
+
+xvfb:
+	@bash tools/ensure-xvfb.sh

@@ -18,6 +18,7 @@ from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
 from bistand.core.models import Role
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.desktop.writeback import DesktopWriteBack
 from bistand.pages.casemgmt import ApplicationRegistration
 from bistand.report.plural import plural
 
@@ -139,6 +140,10 @@ class Casework:
         automated mode, registers the decision; sets the e-service status."""
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
-        written = self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
+        desktop = []
+        if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
+            self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(self.ctx.settings)
+            desktop = self._desktop.write(work, work.report_text)
+        written = desktop + self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
         work.written = written
         logger.info(f"{work.application_id}: wrote {', '.join(written) or 'nothing new'}")

@@ -47,6 +47,7 @@ class Settings(BaseModel):
 
     def read_strategy(self, system: str) -> Literal["fetch", "render"]:
         return self.read.get(system, "fetch")
+    casemgmt_client: Literal["web", "desktop"] = "web"
 
     @property
     def reports_dir(self) -> Path:
@@ -81,6 +82,7 @@ _ENV = {
     "page_timeout_ms": "BISTAND_PAGE_TIMEOUT_MS",
     "headless": "BISTAND_HEADLESS",
     "guideline": "BISTAND_GUIDELINE",
+    "casemgmt_client": "BISTAND_CASEMGMT_CLIENT",
 }
 
 

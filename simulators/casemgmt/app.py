@@ -62,7 +62,8 @@ CREATE TABLE journal (
 CREATE TABLE decision_bases (
     id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
     application_id TEXT NOT NULL, period TEXT NOT NULL, proposal TEXT NOT NULL, amount INTEGER NOT NULL,
-    findings TEXT NOT NULL, report_text TEXT NOT NULL, author TEXT NOT NULL, time TEXT NOT NULL
+    findings TEXT NOT NULL, report_text TEXT NOT NULL, author TEXT NOT NULL, time TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT 'web'
 );
 CREATE TABLE decisions (
     id INTEGER PRIMARY KEY, case_number TEXT NOT NULL REFERENCES cases,
@@ -207,7 +208,8 @@ def export(conn: sqlite3.Connection) -> dict[str, Any]:
             "decision_bases": [
                 {"id": b["id"], "application_id": b["application_id"], "period": b["period"],
                  "proposal": b["proposal"], "amount": b["amount"], "findings": b["findings_list"],
-                 "report_text": b["report_text"], "author": b["author"], "time": b["time"]}
+                 "report_text": b["report_text"], "author": b["author"], "time": b["time"],
+                 "client": b["client"]}
                 for b in bases
             ],
             "decisions": [
@@ -247,7 +249,10 @@ def check_amount(text: str, errors: list[str]) -> int:
 
 def create_app(ctx: SystemContext) -> FastAPI:
     seed_once(ctx, SCHEMA, seed(ctx.world))
-    app, templates = create_system_app(ctx, title=TITLE, package_dir=PACKAGE_DIR, home_path="/sok")
+    app, templates = create_system_app(ctx, title=TITLE, package_dir=PACKAGE_DIR, home_path="/sok",
+                                        public_prefixes=("/api/login",))
+    from simulators.casemgmt.api import api_router  # noqa: PLC0415 - the desktop client's JSON API
+    app.include_router(api_router(ctx))
 
     def db() -> sqlite3.Connection:
         return connect(ctx.db_path)
