@@ -8,6 +8,8 @@ reaches log.html.
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword, library
@@ -142,7 +144,8 @@ class Casework:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
         desktop = []
         if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
-            self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(self.ctx.settings)
+            self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
+                self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
             desktop = self._desktop.write(work, work.report_text)
         written = desktop + self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
         work.written = written

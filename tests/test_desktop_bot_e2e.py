@@ -95,16 +95,16 @@ def test_a_hanging_client_or_an_unexpected_dialog_fails_the_try_and_the_next_try
     finally:
         sims.stop()
     assert result.code == 0, result.output[-3000:]
-    summary = json.loads((tmp_path / "output" / "run-summary.json").read_text())
+    summary = json.loads((tmp_path / "output" / "latest" / "run-summary.json").read_text())
     assert sum(item["attempts"] for item in summary["per_item"]) == len(ids) + 2  # one retry per fault
     expected = load_world(example_world_path)["expected"]
     for application_id in ids:
         (basis,) = written[application_id]  # the frozen client had saved: not written twice
         assert (basis["client"], basis["proposal"], basis["amount"]) == (
             "desktop", expected[application_id]["proposal"], expected[application_id]["amount"])
-    log = (tmp_path / "output" / "consumer" / "output.xml").read_text(encoding="utf-8")
+    log = (tmp_path / "output" / "latest" / "output.xml").read_text(encoding="utf-8")
     assert "ApplicationError: UNEXPECTED_DIALOG" in log and "ApplicationError: CLIENT_NOT_RESPONDING" in log
-    shots = sorted((tmp_path / "output" / "failures").glob("*-desktop-*.png"))
+    shots = sorted((tmp_path / "output").glob("runs/*/failures/*-desktop-*.png"))
     assert len(shots) == 2
     assert all(sharpness(shot) < 1.0 for shot in shots), [sharpness(s) for s in shots]
     numbers, names = world_people(load_world(example_world_path))

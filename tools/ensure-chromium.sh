@@ -4,7 +4,7 @@
 #   chromium (Debian) for headed runs and debugging (BISTAND_BROWSER=chromium).
 # 1. nothing to do when both are present;
 # 2. else install the missing Debian packages with apt-get when we are root (or have sudo);
-# 3. else fall back to Playwright's own Chromium where the machine can download it.
+# 3. else say what to install: no browser is ever downloaded (not even by Playwright).
 set -euo pipefail
 missing=()
 if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
@@ -22,8 +22,8 @@ if [ "$(id -u)" = "0" ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 elif ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
-  echo "No system chromium and no root: trying 'playwright install chromium'" >&2
-  .venv/bin/python -m playwright install chromium
+  echo "No Debian chromium and no root: run 'apt-get install ${missing[*]}' as root" >&2
+  exit 1
 else
   echo "No chromium-headless-shell and no root: headless runs use the full chromium" >&2
 fi

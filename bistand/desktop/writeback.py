@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import time
+from pathlib import Path
 
 from robot.api import logger
 
@@ -20,8 +21,10 @@ from bistand.pages.casemgmt import DecisionBasisForm
 
 
 class DesktopWriteBack:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, failures_dir: Path | None = None) -> None:
         self.settings = settings
+        self.failures_dir = failures_dir or settings.output_dir / "failures"
+        """Where blurred screenshots of a failing write go: the run's own evidence folder."""
         self.client: DesktopCaseManagement | None = None
 
     def _client(self) -> DesktopCaseManagement:
@@ -30,7 +33,7 @@ class DesktopWriteBack:
 
             client = DesktopCaseManagement(
                 self.settings.urls["casemgmt"], credentials("casemgmt"), headless=self.settings.headless,
-                timeout=self.settings.page_timeout_ms / 1000, failures_dir=self.settings.output_dir / "failures",
+                timeout=self.settings.page_timeout_ms / 1000, failures_dir=self.failures_dir,
             )
             atexit.register(client.close)
             self.client = client

@@ -23,6 +23,17 @@ DESKTOP_CLIENT = "desktop"
 CLIENT_COLUMN = "ALTER TABLE decision_bases ADD COLUMN client TEXT NOT NULL DEFAULT 'web'"
 
 
+def find_case_number(conn: sqlite3.Connection, arendenummer: str, personnummer: str) -> str | None:
+    """The case a caseworker's search finds: by case number, or else by a member's personnummer."""
+    if arendenummer:
+        row = conn.execute("SELECT case_number FROM cases WHERE upper(case_number) = upper(?)",
+                           (arendenummer,)).fetchone()
+    else:
+        row = conn.execute("SELECT case_number FROM members WHERE personnummer = ? ORDER BY id LIMIT 1",
+                           (normalize_pnr(personnummer),)).fetchone()
+    return row["case_number"] if row else None
+
+
 def ensure_client_column(conn: sqlite3.Connection) -> None:
     """State dirs seeded before the column existed get it, with 'web' for their rows."""
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(decision_bases)")}
@@ -103,18 +114,10 @@ def api_router(ctx: SystemContext) -> APIRouter:
             return JSONResponse({"error": "Ange ärendenummer eller personnummer."}, status_code=422)
         conn = connect(ctx.db_path)
         try:
-            if arendenummer:
-                row = conn.execute(
-                    "SELECT case_number FROM cases WHERE upper(case_number) = upper(?)", (arendenummer,)
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    "SELECT case_number FROM members WHERE personnummer = ? ORDER BY id LIMIT 1",
-                    (normalize_pnr(personnummer),),
-                ).fetchone()
+            found = find_case_number(conn, arendenummer, personnummer)
         finally:
             conn.close()
-        return {"case_number": row["case_number"]} if row else not_found()
+        return {"case_number": found} if found else not_found()
 
     @router.get("/arenden/{case_number}")
     def case_details(case_number: str):

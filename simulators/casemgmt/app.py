@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from simulators.casemgmt.api import find_case_number
 from simulators.common.web import SystemContext, connect, create_system_app, seed_once
 from simulators.world import normalize_pnr
 
@@ -287,23 +288,15 @@ def create_app(ctx: SystemContext) -> FastAPI:
             return render(request, "search.html", arendenummer="", personnummer="", message=None)
         conn = db()
         try:
-            if arendenummer:
-                row = conn.execute(
-                    "SELECT case_number FROM cases WHERE upper(case_number) = upper(?)", (arendenummer,)
-                ).fetchone()
-            else:
-                row = conn.execute(
-                    "SELECT case_number FROM members WHERE personnummer = ? ORDER BY id LIMIT 1",
-                    (normalize_pnr(personnummer),),
-                ).fetchone()
+            found = find_case_number(conn, arendenummer, personnummer)
         finally:
             conn.close()
-        if row is None:
+        if found is None:
             return render(
                 request, "search.html", arendenummer=arendenummer, personnummer=personnummer,
                 message="Inget ärende hittades.",
             )
-        return RedirectResponse(f"/arende/{row['case_number']}", status_code=303)
+        return RedirectResponse(f"/arende/{found}", status_code=303)
 
     @app.get("/arende/{case_number}", response_class=HTMLResponse)
     async def case_page(request: Request, case_number: str, sparat: str = "", nr: str = ""):
