@@ -52,7 +52,7 @@ def desktop_run(tmp_path_factory, example_world_path):
 def test_every_basis_is_the_expected_one_written_once_by_the_desktop_client(desktop_run, example_world_path):
     first = desktop_run["first"]
     assert first.code == 0, first.output[-3000:]
-    assert first.last_line.startswith("OK: 20 item(s) processed")
+    assert first.last_line.startswith("OK: 20 items processed")
     expected = load_world(example_world_path)["expected"]
     written = bases_by_application(desktop_run["after_first"])
     assert sorted(written) == sorted(expected)
