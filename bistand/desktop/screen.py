@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from bistand.core.errors import ApplicationError
 
@@ -95,27 +96,35 @@ class ScreenReader:
         ApplicationError whose message names the step, never a value from the screen.
         """
         limit = self.timeout if timeout is None else timeout
-        started = time.monotonic()
-        screen = None
-        while True:
+
+        def check() -> Screen | None:
             screen = self.read()
-            now = time.monotonic()
-            if screen is not None:
-                if condition(screen):
-                    return screen
-                if screen.active in UNEXPECTED_WINDOWS - allow:
-                    raise ApplicationError("UNEXPECTED_DIALOG", f"desktop client: a dialog appeared while {what}")
-                if time.time() - screen.heartbeat > NOT_RESPONDING_SECONDS:
-                    raise ApplicationError("CLIENT_NOT_RESPONDING", f"desktop client froze while {what}")
-            if now - started > limit:
-                raise ApplicationError("TIMEOUT", f"desktop client: {what} took more than {limit:.0f} s")
-            time.sleep(POLL_SECONDS)  # polling interval of a condition wait, not a wait for time
+            if screen is None:
+                return None
+            if condition(screen):
+                return screen
+            if screen.active in UNEXPECTED_WINDOWS - allow:
+                raise ApplicationError("UNEXPECTED_DIALOG", f"desktop client: a dialog appeared while {what}")
+            if time.time() - screen.heartbeat > NOT_RESPONDING_SECONDS:
+                raise ApplicationError("CLIENT_NOT_RESPONDING", f"desktop client froze while {what}")
+            return None
+
+        return poll(check, what, limit)
+
+
+def poll(check: Callable[[], Any], what: str, timeout: float) -> Any:
+    """The first truthy result of `check`, asked every POLL_SECONDS (tenacity, the project's one
+    retry library); an exception from `check` ends the wait at once; none within `timeout`: TIMEOUT."""
+
+    def timed_out(_state: RetryCallState) -> None:
+        raise ApplicationError("TIMEOUT", f"desktop client: {what} took more than {timeout:.0f} s")
+
+    return Retrying(
+        retry=retry_if_result(lambda result: not result), wait=wait_fixed(POLL_SECONDS),
+        stop=stop_after_delay(timeout), retry_error_callback=timed_out,
+    )(check)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float) -> None:
     """A wait on something other than the window (the clipboard), with the same timeout rule."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise ApplicationError("TIMEOUT", f"desktop client: {what} took more than {timeout:.0f} s")
-        time.sleep(POLL_SECONDS)  # polling interval of a condition wait
+    poll(condition, what, timeout)
