@@ -18,7 +18,6 @@ from urllib.parse import urlparse
 from robot.api import logger
 
 from bistand.bot.config import Settings, load_settings
-from bistand.bot.ledger import Ledger
 from bistand.bot.secrets import credentials
 from bistand.browser import BrowserSession, block_decoration
 from bistand.pages.base import PortalPage
@@ -73,7 +72,6 @@ class RunContext:
         self.settings = settings or load_settings()
         self.session: BrowserSession | None = None
         self._pages: dict[str, PortalPage] = {}
-        self.ledger = Ledger(self.settings.state_dir / "ledger.json")
         self.items: dict[str, ItemWork] = {}
         self.started = time.perf_counter()
 
