@@ -67,13 +67,19 @@ def test_the_console_shows_ids_and_proposals_but_no_personal_data(run, world):
     assert not [name for name in names if name in stdout]
 
 
-def test_an_application_without_a_norm_table_gets_an_error_and_the_others_are_assessed(world, tmp_path):
+def world_with_one_application_in_2027(world: dict, tmp_path) -> Path:
+    """The world with FAILING_APPLICATION filed for 2027-01, a year without an installed norm table."""
     changed = json.loads(json.dumps(world))
     for app in changed["applications"]:
         if app["application_id"] == FAILING_APPLICATION:
             app["period"] = "2027-01"
     world_file = tmp_path / "world-2027.json"
     world_file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    return world_file
+
+
+def test_an_application_without_a_norm_table_gets_an_error_and_the_others_are_assessed(world, tmp_path):
+    world_file = world_with_one_application_in_2027(world, tmp_path)
     out = tmp_path / "out"
 
     done = subprocess.run(
@@ -96,12 +102,7 @@ def test_the_report_reads_norm_tables_from_the_installed_norm_dir(world, tmp_pat
     """BISTAND_NORM_DIR (where `python -m bistand norm add` installs) is where the report looks."""
     import shutil
 
-    changed = json.loads(json.dumps(world))
-    for app in changed["applications"]:
-        if app["application_id"] == FAILING_APPLICATION:
-            app["period"] = "2027-01"
-    world_file = tmp_path / "world-2027.json"
-    world_file.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
+    world_file = world_with_one_application_in_2027(world, tmp_path)
     norm_dir = tmp_path / "norm"
     shutil.copytree(ROOT / "resources" / "norm", norm_dir)
     (norm_dir / "2027.yaml").write_text(
