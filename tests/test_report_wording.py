@@ -60,23 +60,42 @@ def visible_html(page: str) -> str:
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzåäöÅÄÖé-/().,:0123456789", min_size=1, max_size=40)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(words=st.lists(WORDS, min_size=1, max_size=40), width=st.integers(min_value=12, max_value=100),
        indent=st.integers(min_value=0, max_value=8))
 def test_wrapping_never_splits_a_word_at_any_width(words, width, indent):
     text = " ".join(words)
     lines = wrap(text, indent=indent, width=width).split("\n")
     assert [word for line in lines for word in line.split()] == text.split()
-    assert all(len(line) <= width for line in lines if len(line.split()) > 1)
+    assert all(len(line) <= width for line in lines if not unbreakable(line))
 
 
-@settings(max_examples=100, deadline=None)
+AMOUNT_ONLY = re.compile(r"[^\w\s]*(?:\d{1,3}(?: \d{3})*(?: kr)?|\d+ kr)[^\w\s]*")
+
+
+def unbreakable(line: str) -> bool:
+    """A line allowed past the width: one word, or one amount (`1 000 000 kr` is never broken)."""
+    return len(line.split()) <= 1 or AMOUNT_ONLY.fullmatch(line.strip()) is not None
+
+
+@pytest.mark.parametrize(("text", "width", "expected"), [
+    ("000000 000:00", 12, ["000000", "000:00"]),  # six digits then three: two words, not an amount
+    ("Att betala 12 345 kr", 14, ["Att betala", "12 345 kr"]),
+    ("x 1 000 000 kr.", 8, ["x", "1 000 000 kr."]),
+    ("0 000:00000 x", 8, ["0", "000:00000", "x"]),  # not a whole amount
+    ("a1 000 b", 4, ["a1", "000", "b"]),
+])
+def test_amounts_stay_whole_and_only_amounts(text, width, expected):
+    assert wrap(text, indent=0, width=width).split("\n") == expected
+
+
+@settings(max_examples=300, deadline=None)
 @given(words=st.lists(WORDS, min_size=1, max_size=60), indent=st.integers(min_value=0, max_value=10))
 def test_the_last_width_guard_never_splits_a_word(words, indent):
     line = " " * indent + " ".join(words)
     guarded = _enforce_width(line).split("\n")
     assert [word for row in guarded for word in row.split()] == line.split()
-    assert all(len(row) <= 78 for row in guarded if len(row.split()) > 1)
+    assert all(len(row) <= 78 for row in guarded if not unbreakable(row))
 
 
 def test_a_long_swedish_sentence_keeps_every_word_whole_at_every_width():

@@ -34,15 +34,23 @@ def fit(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
 
 
-_AMOUNT_SPACE = re.compile(r"(?<=\d) (?=\d{3}(?!\d)|kr\b)")
+_AMOUNT = re.compile(
+    r"(?<!\S)[^\w\s]*(?:\d{1,3}(?: \d{3})+(?: kr)?|\d+ kr)[^\w\s]*(?!\S)"
+)
+"""An amount as the report writes it (`12 345 kr`, `(1 000 000)`, `5 kr.`), as whole words: digits
+grouped in threes after a first group of one to three, so `000000 000` or `0 000:00` is not one."""
 _GLUE = "\ue000"  # a private-use character that holds an amount together while wrapping
+
+
+def _glue_amounts(text: str) -> str:
+    return _AMOUNT.sub(lambda match: match.group(0).replace(" ", _GLUE), text)
 
 
 def word_wrap(text: str, width: int, initial: str = "", subsequent: str = "") -> list[str]:
     """Lines of at most `width` columns broken between words only (never inside a word, at a hyphen
     or inside `12 345 kr`); a word longer than a line stays whole on its own line."""
     wrapped = textwrap.wrap(
-        _AMOUNT_SPACE.sub(_GLUE, text), width=width, initial_indent=initial, subsequent_indent=subsequent,
+        _glue_amounts(text), width=width, initial_indent=initial, subsequent_indent=subsequent,
         break_long_words=False, break_on_hyphens=False,
     )
     return [line.replace(_GLUE, " ") for line in wrapped] or [initial.rstrip()]
