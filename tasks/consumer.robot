@@ -6,9 +6,7 @@ Documentation       Consumer: prepares each queued application for decision.
 ...                 then handed back to the work queue, which tries again later or parks the item.
 
 Library             RPA.Robocorp.WorkItems
-Library             ../keywords/RunControl.py
-Library             ../keywords/Casework.py
-Library             ../keywords/Assessment.py
+Library             bistand.bot.keywords.Bistand
 
 Suite Setup         Start Run    consumer
 Suite Teardown      Finish Run

@@ -4,8 +4,7 @@ Documentation       Producer: queues every new application in the e-service inbo
 ...                 once; items a crashed run left unfinished are queued again.
 
 Library             RPA.Robocorp.WorkItems
-Library             ../keywords/RunControl.py
-Library             ../keywords/EService.py
+Library             bistand.bot.keywords.Bistand
 
 Suite Setup         Start Run    producer
 Suite Teardown      Finish Run
@@ -16,6 +15,6 @@ Queue New Applications
     [Documentation]    One output work item per new application, then mark it in the e-service.
     ${applications}=    Collect Applications To Queue
     FOR    ${application}    IN    @{applications}
-        Create Output Work Item    variables=${application}    save=${True}
-        Mark Application As Queued    ${application}[application_id]
+        Create Output Work Item    variables=${application.work_item_variables}    save=${True}
+        Mark Application As Queued    ${application.application_id}
     END

@@ -1,7 +1,7 @@
 """The run's shared state: settings, the one browser, one logged-in page object per system.
 
-Robot Framework imports several keyword libraries; they all reach the same RunContext, so the
-browser starts once per run and every system is logged in once.
+The keyword library (bistand.bot.keywords) builds one per robot run and passes it to each of its
+components, so the browser starts once per run and every system is logged in once.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ItemWork:
 
 
 class RunContext:
-    _current: RunContext | None = None
+    """One robot run's state, built by the keyword library and handed to each of its components."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
@@ -74,18 +74,6 @@ class RunContext:
         self._pages: dict[str, PortalPage] = {}
         self.items: dict[str, ItemWork] = {}
         self.started = time.perf_counter()
-
-    @classmethod
-    def get(cls) -> RunContext:
-        if cls._current is None:
-            cls._current = RunContext()
-        return cls._current
-
-    @classmethod
-    def reset(cls) -> None:
-        if cls._current is not None:
-            cls._current.close()
-        cls._current = None
 
     def browser(self) -> BrowserSession:
         if self.session is None:

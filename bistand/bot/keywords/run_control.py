@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from robot.api import logger
-from robot.api.deco import keyword, library
+from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot.config import SYSTEMS
@@ -22,8 +22,7 @@ from bistand.report.plural import plural
 ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*)$", re.DOTALL)
 
 
-@library(scope="GLOBAL", auto_keywords=False)
-class RunControl:
+class RunControlKeywords:
     """Progress on the console, back-off between retries, one task per work item, the summary.
 
     Also a listener (API 3): it keeps the running suite so that each work item becomes a task of
@@ -31,8 +30,8 @@ class RunControl:
 
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self) -> None:
-        self.ROBOT_LIBRARY_LISTENER = self
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
         self._suite = None
         self.items_started = 0
         self.summary: RunSummary | None = None
@@ -45,10 +44,6 @@ class RunControl:
     def run_dir(self) -> Path:
         """This run's evidence folder (output/runs/<UTC time>-<runner>/), set by the runner."""
         return Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir)
-
-    @property
-    def ctx(self) -> RunContext:
-        return RunContext.get()
 
     @keyword
     def start_run(self, task: str) -> None:
@@ -216,7 +211,7 @@ class RunControl:
                     logger.console(line)
                 logger.info(f"Run summary: {json_path} and {xlsx_path}")
         finally:
-            RunContext.reset()
+            self.ctx.close()
 
 
 SYSTEM_PATTERN = re.compile(r"^(?:[A-Za-z]+Error: )?[A-Z_]+: ([a-z]+)\b")

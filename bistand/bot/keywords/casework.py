@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from robot.api import logger
-from robot.api.deco import keyword, library
+from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot import casework, tracing
@@ -27,13 +27,11 @@ from bistand.report.plural import plural
 WAITING_STATUS = "Väntar på handläggare"
 
 
-@library(scope="GLOBAL", auto_keywords=False)
-class Casework:
+class CaseworkKeywords:
     """Read Case From All Systems, Write Decision Basis, Decide Or Hand Over To Caseworker."""
 
-    @property
-    def ctx(self) -> RunContext:
-        return RunContext.get()
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
 
     @keyword
     def start_work_on_application(self) -> ItemWork | None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
 from robot.api import logger
-from robot.api.deco import keyword, library
+from robot.api.deco import keyword
 
 from bistand.bot.context import RunContext
 from bistand.report.plural import plural
@@ -11,19 +12,27 @@ from bistand.report.plural import plural
 QUEUED_STATUS = "Under handläggning"
 
 
-@library(scope="GLOBAL", auto_keywords=False)
-class EService:
-    """Collect Applications To Queue, Mark Application As Queued."""
+class NewApplication(BaseModel):
+    """An application to queue: what a work item carries, and nothing personal."""
 
-    def __init__(self) -> None:
-        self.fresh_ids: set[str] = set()
+    application_id: str
+    case_number: str
+    period: str
 
     @property
-    def ctx(self) -> RunContext:
-        return RunContext.get()
+    def work_item_variables(self) -> dict[str, str]:
+        return self.model_dump()
+
+
+class EServiceKeywords:
+    """Collect Applications To Queue, Mark Application As Queued."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.fresh_ids: set[str] = set()
 
     @keyword
-    def collect_applications_to_queue(self) -> list[dict]:
+    def collect_applications_to_queue(self) -> list[NewApplication]:
         """New applications (status Ny, every page). The queue keeps each application once, ever,
         and keeps unfinished ones. Payload: application id, case number, period; nothing personal."""
 
@@ -35,7 +44,7 @@ class EService:
         self.fresh_ids = {r.application_id for r in rows}
         logger.info(f"{plural(len(rows), 'new application')} in the inbox")
         logger.console(f"Producer: {plural(len(rows), 'new application')} in the inbox")
-        return [{"application_id": r.application_id, "case_number": r.case_number, "period": r.period}
+        return [NewApplication(application_id=r.application_id, case_number=r.case_number, period=str(r.period))
                 for r in rows]
 
     @keyword

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from robot.api import logger
-from robot.api.deco import keyword, library
+from robot.api.deco import keyword
 
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.engine import assess
@@ -12,13 +12,11 @@ from bistand.report.pdf import render_pdf
 from bistand.report.text import render_text
 
 
-@library(scope="GLOBAL", auto_keywords=False)
-class Assessment:
+class AssessmentKeywords:
     """Assess Case, Write Report Files."""
 
-    @property
-    def ctx(self) -> RunContext:
-        return RunContext.get()
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
 
     @keyword
     def assess_case(self, work: ItemWork) -> None:
