@@ -9,6 +9,7 @@ logged in once and reused for the whole run.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
@@ -178,6 +179,10 @@ class BrowserSession:
         """Run a coroutine on the browser loop and wait for its result (from any thread)."""
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result(timeout=timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start a coroutine on the browser loop without waiting for it (from any thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     @property
     def browser(self) -> Browser:

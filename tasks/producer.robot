@@ -12,9 +12,9 @@ Suite Teardown      Finish Run
 
 *** Tasks ***
 Queue New Applications
-    [Documentation]    One output work item per new application, then mark it in the e-service.
+    [Documentation]    One output work item per new application, then mark them in the e-service.
     ${applications}=    Collect Applications To Queue
     FOR    ${application}    IN    @{applications}
         Create Output Work Item    variables=${application.work_item_variables}    save=${True}
-        Mark Application As Queued    ${application.application_id}
     END
+    Mark Applications As Queued    ${applications}

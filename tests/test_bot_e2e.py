@@ -208,3 +208,21 @@ def test_each_run_keeps_its_own_evidence_and_each_item_is_a_task_in_its_log(supp
     assert items == {application_id: "DONE" for application_id in example_world["expected"]}
     assert json.loads((runs[0] / "run-summary.json").read_text())["items"] == 20
     assert (runs[0] / "producer" / "log.html").exists() and (runs[1] / "producer" / "log.html").exists()
+
+
+
+def test_several_applications_are_in_flight_and_each_is_still_a_task_of_its_own(support_run):
+    """Issue 10 part 6: while the suite works on one application the runner has taken the next
+    from the queue and prepared it ahead; the suite then finds its steps done (or under way)."""
+    import xml.etree.ElementTree as ET
+
+    from robot.api import ExecutionResult
+
+    runs = sorted((support_run["work"] / "output" / "runs").iterdir())
+    messages = [msg.text or "" for msg in ET.parse(runs[0] / "output.xml").iter("msg")]  # noqa: S314 - our own run
+    ahead = {m.split()[0] for m in messages if "was taken ahead" in m}
+    tasks = [task.name for task in ExecutionResult(str(runs[0] / "output.xml")).suite.tests
+             if task.name.startswith("ANS-")]
+    assert len(tasks) == 20
+    assert len(ahead) >= len(tasks) - 1  # all but the first item, which nothing was ahead of
+    assert ahead <= set(tasks)

@@ -22,7 +22,7 @@ def test_components_share_the_context_they_were_given_and_faces_do_not_share():
     assert first.ctx is not second.ctx
     components = [first.attributes[name] for name in first.get_keyword_names()]
     assert {id(getattr(c, "__self__", None).ctx) for c in components} == {id(first.ctx)}
-    assert first.ROBOT_LIBRARY_LISTENER == [first.run_control]  # one task per work item
+    assert [first.run_control] == first.ROBOT_LIBRARY_LISTENER  # one task per work item
 
 
 def test_no_module_level_run_state_is_left():

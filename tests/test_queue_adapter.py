@@ -109,3 +109,30 @@ def test_a_heartbeat_keeps_a_long_item_leased(queue_env, monkeypatch):
     adapter.release_input(item, State.DONE)
     assert store.get(item).state == "done"
     store.close()
+
+
+def test_items_taken_ahead_come_first_stay_leased_and_go_back_untouched(queue_env, monkeypatch):
+    """Several applications in flight: the runner takes items ahead of the suite; they are handed
+    out in the order taken, kept alive by the heartbeat, and one handed back is pending again with
+    no try counted, due at once for another runner."""
+    monkeypatch.setenv("BISTAND_LEASE_SECONDS", "0.6")
+    store = open_queue(queue_env)
+    for n in (1, 2, 3, 4):
+        store.add(payload(n)["application_id"], payload(n))
+    adapter = QueueAdapter()
+    current = adapter.reserve_input()
+    ahead = adapter.reserve_ahead(2)
+    assert current == "ANS-2026-000001"
+    assert [item_id for item_id, _ in ahead] == ["ANS-2026-000002", "ANS-2026-000003"]
+    assert ahead[0][1] == payload(2)
+    threading.Event().wait(1.5)  # longer than the lease: only the heartbeat keeps all three
+    assert store.claim("runner-other", 30).application_id == "ANS-2026-000004"
+    adapter.release_input(current, State.DONE)
+    assert adapter.reserve_input() == "ANS-2026-000002"
+    adapter.hand_back("ANS-2026-000003")
+    back = store.get("ANS-2026-000003")
+    assert (back.state, back.failures, back.claims, back.lease_owner) == ("pending", 0, 0, None)
+    assert store.claim("runner-other", 30).application_id == "ANS-2026-000003"
+    adapter.release_input("ANS-2026-000002", State.DONE)
+    assert adapter.reserve_ahead(3) == []  # nothing due: never waits
+    store.close()

@@ -48,6 +48,9 @@ class Settings(BaseModel):
     def read_strategy(self, system: str) -> Literal["fetch", "render"]:
         return self.read.get(system, "fetch")
     casemgmt_client: Literal["web", "desktop"] = "web"
+    in_flight: int = Field(default_factory=lambda: default_in_flight(), ge=1, le=16)
+    """Applications one runner works on at a time: while the suite finishes one, the next ones are
+    already being read, assessed and written (bistand.bot.prepare). 1: one at a time."""
 
     @property
     def reports_dir(self) -> Path:
@@ -68,6 +71,12 @@ class Settings(BaseModel):
         return [self.backoff_before_retry(attempt, jitter=False) for attempt in range(1, self.attempts_per_item)]
 
 
+def default_in_flight() -> int:
+    """One application per core, at least two: a runner keeps every core busy while one
+    application waits on a portal (measured in README, Performance)."""
+    return max(2, min(os.cpu_count() or 1, 4))
+
+
 _ENV = {
     "mode": "BISTAND_MODE",
     "frames_dir": "BISTAND_FRAMES_DIR",
@@ -83,6 +92,7 @@ _ENV = {
     "headless": "BISTAND_HEADLESS",
     "guideline": "BISTAND_GUIDELINE",
     "casemgmt_client": "BISTAND_CASEMGMT_CLIENT",
+    "in_flight": "BISTAND_IN_FLIGHT",
 }
 
 

@@ -60,6 +60,10 @@ class ItemWork:
     report_paths: dict[str, Path] = field(default_factory=dict)
     report_text: str = ""
     written: list[str] = field(default_factory=list)
+    ahead: Any = None
+    """The background run of this application's steps when it is prepared in flight (a future)."""
+    ahead_steps: dict[str, Any] = field(default_factory=dict)
+    """Step name → the result of that step run ahead (see bistand.bot.prepare)."""
 
     def __repr__(self) -> str:
         return f"<ItemWork {self.application_id}>"
@@ -85,6 +89,27 @@ class RunContext:
 
     def run(self, coro, timeout: float | None = 300):
         return self.browser().run(coro, timeout=timeout)
+
+    def start_ahead(self, work: ItemWork) -> None:
+        """Starts preparing an application the runner has taken ahead of the suite (in flight)."""
+        from bistand.bot.prepare import prepare_ahead, steps_ahead
+
+        self.items[work.application_id] = work
+        work.ahead = self.browser().submit(prepare_ahead(self, work, steps_ahead(self)))
+
+    def drop_ahead(self, application_id: str) -> None:
+        """Stops an application prepared ahead that the suite will not reach (the run ends)."""
+        work = self.items.pop(application_id, None)
+        if work is None or work.ahead is None or self.session is None:
+            return
+        work.ahead.cancel()
+
+        async def settled() -> None:
+            for result in work.ahead_steps.values():
+                if result.done() and not result.cancelled():
+                    result.exception()  # retrieved: no "never retrieved" noise at shutdown
+
+        self.run(settled(), timeout=30)
 
     def partition(self, system: str) -> str:
         """Which browser context a system's pages live in.

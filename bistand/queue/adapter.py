@@ -11,7 +11,10 @@ Room (its own adapter) and locally (this one).
   BUSINESS to failed, FAILED APPLICATION to a rescheduled try or a parked item.
   `BISTAND_QUEUE_UNTIL_EMPTY=1` ends the loop when no item is due and none is in progress
   elsewhere (an item whose runner died is taken over when its lease runs out); otherwise the
-  runner polls for new items until SIGTERM, finishing the item in hand first.
+  runner polls for new items until SIGTERM, finishing the items in hand first.
+- Several applications in flight: `reserve_ahead(n)` takes up to n more due items now (leased and
+  kept alive by the same heartbeat); `reserve_input` hands them out first, in the order taken, and
+  `hand_back(id)` returns one the run will not work on to pending, with no try counted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import logging
 import os
 import signal
 import threading
+from collections import deque
 from typing import Any
 
 from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
@@ -43,6 +47,9 @@ class QueueAdapter(BaseAdapter):
         self.outputs: dict[str, Any] = {}
         self.last_state: str = ""  # what the queue made of the last release (for the summary)
         self._trigger_given = False
+        self.ahead: deque[str] = deque()
+        self._held: set[str] = set()
+        self._held_lock = threading.Lock()
         self._heartbeat: tuple[threading.Event, threading.Thread] | None = None
         self._stop = threading.Event()
         if self.role == "consumer" and not self.until_empty:
@@ -56,11 +63,13 @@ class QueueAdapter(BaseAdapter):
             self._trigger_given = True
             self.payloads[TRIGGER_ID] = {}
             return TRIGGER_ID
+        if self.ahead:
+            return self.ahead.popleft()  # taken earlier: in hand, so worked on even after SIGTERM
         while not self._stop.is_set():
             item = self.store.claim(self.owner, self.settings.lease_seconds)
             if item is not None:
                 self.payloads[item.application_id] = item.payload
-                self._start_heartbeat(item.application_id)
+                self._hold(item.application_id)
                 return item.application_id
             if self.until_empty and not self.store.counts()["in_progress"]:
                 break
@@ -70,10 +79,34 @@ class QueueAdapter(BaseAdapter):
             self._stop.wait(wait)
         raise EmptyQueue("no work item is due")
 
+    def reserve_ahead(self, count: int) -> list[tuple[str, Any]]:
+        """Up to `count` more items due now, leased to this runner and queued behind the current
+        one; never waits (none when the queue has none due, or after SIGTERM)."""
+        taken: list[tuple[str, Any]] = []
+        while len(taken) < count and self.role == "consumer" and not self._stop.is_set():
+            item = self.store.claim(self.owner, self.settings.lease_seconds)
+            if item is None:
+                break
+            self.payloads[item.application_id] = item.payload
+            self._hold(item.application_id)
+            self.ahead.append(item.application_id)
+            taken.append((item.application_id, item.payload))
+        return taken
+
+    def hand_back(self, item_id: str) -> None:
+        """An item taken ahead that this run will not work on: pending again at once."""
+        if item_id in self.ahead:
+            self.ahead.remove(item_id)
+        self._let_go(item_id)
+        try:
+            self.store.unclaim(item_id, self.owner)
+        except Exception as exc:  # noqa: BLE001 - its lease runs out and another runner takes it
+            LOG.warning("could not hand back %s: %s", item_id, type(exc).__name__)
+
     def release_input(self, item_id: str, state: State, exception: dict | None = None) -> None:
         if item_id == TRIGGER_ID:
             return
-        self._stop_heartbeat()
+        self._let_go(item_id)
         try:
             if state is State.DONE:
                 self.last_state = self.store.complete(item_id, self.owner)
@@ -86,24 +119,39 @@ class QueueAdapter(BaseAdapter):
             self.last_state = "lease_lost"
             LOG.warning("%s", exc)
 
-    def _start_heartbeat(self, item_id: str) -> None:
+    def _hold(self, item_id: str) -> None:
+        """Keeps the item's lease alive (one heartbeat thread for every item this runner holds)."""
+        with self._held_lock:
+            self._held.add(item_id)
+        if self._heartbeat is None:
+            self._start_heartbeat()
+
+    def _let_go(self, item_id: str) -> None:
+        with self._held_lock:
+            self._held.discard(item_id)
+
+    def _start_heartbeat(self) -> None:
         stop = threading.Event()
         interval = self.settings.lease_seconds / 3
 
         def beat() -> None:
             while not stop.wait(interval):
-                try:
-                    if not self.store.heartbeat(item_id, self.owner, self.settings.lease_seconds):
-                        LOG.warning("lease on %s lost", item_id)
-                        return
-                except Exception as exc:  # noqa: BLE001 - the next beat tries again (reconnects)
-                    LOG.warning("heartbeat on %s failed: %s", item_id, type(exc).__name__)
+                with self._held_lock:
+                    held = sorted(self._held)
+                for item_id in held:
+                    try:
+                        alive = self.store.heartbeat(item_id, self.owner, self.settings.lease_seconds)
+                        if not alive and item_id in self._held:  # not merely released meanwhile
+                            LOG.warning("lease on %s lost", item_id)
+                            self._let_go(item_id)
+                    except Exception as exc:  # noqa: BLE001 - the next beat tries again (reconnects)
+                        LOG.warning("heartbeat on %s failed: %s", item_id, type(exc).__name__)
 
-        thread = threading.Thread(target=beat, name=f"heartbeat-{item_id}", daemon=True)
+        thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()
         self._heartbeat = (stop, thread)
 
-    def _stop_heartbeat(self) -> None:
+    def stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
             stop, thread = self._heartbeat
             stop.set()

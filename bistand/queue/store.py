@@ -170,6 +170,19 @@ class QueueStore:
             )
             return cursor.rowcount == 1
 
+    def unclaim(self, application_id: str, owner: str) -> bool:
+        """Hands a leased item back untouched (taken ahead, never worked on here): pending again,
+        due when it was, no failure and no claim counted."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            cursor = execute(
+                "UPDATE work_items SET state = 'pending', lease_owner = NULL, lease_until = NULL, "
+                "claims = claims - 1, updated_at = ? "
+                "WHERE application_id = ? AND lease_owner = ? AND state = 'in_progress'",
+                (now, application_id, owner),
+            )
+            return cursor.rowcount == 1
+
     def complete(self, application_id: str, owner: str) -> ItemState:
         return self._release(application_id, owner, "done", "", "", "")
 

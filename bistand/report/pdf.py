@@ -41,6 +41,19 @@ async def _print(session: BrowserSession, html: str) -> bytes:
         return await page.pdf(**PDF_OPTIONS)
 
 
+async def write_pdf(html: str, out_path: Path, session: BrowserSession) -> Path:
+    """`render_pdf` for code already on the session's loop (an application prepared in flight)."""
+    data = await _print(session, html)
+    out_path = Path(out_path)
+    await asyncio.to_thread(_write_bytes, out_path, data)
+    return out_path
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
 def render_pdf(html: str, out_path: Path, session: BrowserSession | None = None) -> Path:
     """Write the report's PDF to `out_path`; starts (and stops) a browser only when none is given."""
     out_path = Path(out_path)

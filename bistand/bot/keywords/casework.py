@@ -15,16 +15,13 @@ from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 
-from bistand.bot import casework, tracing
+from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.prepare import run_step
 from bistand.core.errors import BusinessError
-from bistand.core.models import Role
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.desktop.writeback import DesktopWriteBack
-from bistand.pages.casemgmt import ApplicationRegistration
 from bistand.report.plural import plural
-
-WAITING_STATUS = "Väntar på handläggare"
 
 
 class CaseworkKeywords:
@@ -35,25 +32,29 @@ class CaseworkKeywords:
 
     @keyword
     def start_work_on_application(self) -> ItemWork | None:
-        """The current input work item as a handle; None for an empty item (nothing queued)."""
+        """The current input work item as a handle (the one prepared ahead when the runner took it
+        ahead of the suite); None for an empty item (nothing queued)."""
         items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
         payload = items.get_work_item_payload() or {}
         application_id = payload.get("application_id")
         if not application_id:
             logger.info("Empty work item: nothing to do")
             return None
-        for key in ("case_number", "period"):
-            if not payload.get(key):
-                raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")
-        work = ItemWork(application_id=application_id, case_number=payload["case_number"],
-                        period=payload["period"])
-        self.ctx.items[application_id] = work
+        work = self.ctx.items.get(application_id)
+        if work is None or work.ahead is None:
+            work = work_from_payload(payload)
+            self.ctx.items[application_id] = work
+        else:
+            logger.info(f"{application_id} was taken ahead: its steps have been running in flight")
         logger.info(f"Working on {application_id} (case {payload['case_number']}, period {payload['period']})")
         return work
 
     @keyword
     def start_attempt(self, work: ItemWork, attempt: int = 1) -> None:
-        """Begins a trace for this try when it is a retry (see bistand.bot.tracing)."""
+        """Begins a trace for this try when it is a retry (see bistand.bot.tracing). A retry runs
+        every step again in the suite, whatever ran ahead."""
+        if int(attempt) > 1:
+            work.ahead_steps = {}
         if tracing.wanted(int(attempt)):
             self.ctx.run(tracing.start_item_chunks(self.ctx))
 
@@ -83,56 +84,18 @@ class CaseworkKeywords:
     def read_case_from_all_systems(self, work: ItemWork) -> None:
         """E-service form and attachments, every agency register for every member, the frame and
         the case, read concurrently; the result is the case bundle."""
-        try:
-            bundle, overview = self.ctx.run(casework.read_bundle(self.ctx, work.application_id, work.case_number))
-        except BusinessError as exc:
-            if exc.code != "CASE_NOT_FOUND":
-                raise
-            self._hand_over_without_case(work)
-        if bundle.application.period != work.period:
-            raise BusinessError("PERIOD_MISMATCH", f"{work.application_id}: period differs from the work item")
-        work.bundle, work.overview = bundle, overview
+        self.ctx.run(run_step(self.ctx, work, "read"))
+        bundle = work.bundle
         logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
                     f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
-
-    def _hand_over_without_case(self, work: ItemWork) -> None:
-        """The case-management system has no case for the application's case number: look the
-        applicant up by personnummer; with no case at all the application waits for a
-        caseworker in the e-service (FAILED BUSINESS NO_CASE)."""
-        async def applicant_case() -> str | None:
-            form = await (await self.ctx.page("eservice")).read_application(work.application_id)
-            applicant = next(m for m in form.members if m.role is Role.APPLICANT)
-            return await (await self.ctx.page("casemgmt")).find_case_by_personnummer(applicant.personnummer)
-
-        async def mark_waiting() -> None:
-            await (await self.ctx.page("eservice")).set_status(work.application_id, WAITING_STATUS)
-
-        found = self.ctx.run(applicant_case())
-        if found is not None:
-            raise BusinessError("CASE_MISMATCH", f"{work.application_id}: the applicant's case is {found}, "
-                                                 f"the e-service says {work.case_number}")
-        self.ctx.run(mark_waiting())
-        raise BusinessError("NO_CASE", f"{work.application_id}: the applicant has no case in the case-management "
-                                       "system; the e-service shows the application as waiting for a caseworker")
 
     @keyword
     def register_application_if_unknown(self, work: ItemWork) -> None:
         """Registers the application on its case (Registrera ansökan) when the case-management
         system does not know it yet, as a caseworker does with an application filed today."""
-        if work.application_id in work.overview.application_ids:
-            return
-        application = work.bundle.application
-
-        async def register() -> None:
-            await (await self.ctx.page("casemgmt")).register_application(work.case_number, ApplicationRegistration(
-                application_id=application.application_id, period=application.period, kind=application.kind,
-                submitted=application.submitted_at.date(),
-            ))
-
-        self.ctx.run(register())
-        work.overview.application_ids.append(work.application_id)
-        work.written.append("application")
-        logger.info(f"{work.application_id}: registered in the case-management system")
+        self.ctx.run(run_step(self.ctx, work, "register"))
+        if "application" in work.written:
+            logger.info(f"{work.application_id}: registered in the case-management system")
 
     @keyword
     def write_decision_basis(self, work: ItemWork) -> None:
@@ -140,11 +103,18 @@ class CaseworkKeywords:
         automated mode, registers the decision; sets the e-service status."""
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
-        desktop = []
         if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
-            desktop = self._desktop.write(work, work.report_text)
-        written = desktop + self.ctx.run(casework.write_back(self.ctx, work, work.report_text))
-        work.written = written
-        logger.info(f"{work.application_id}: wrote {', '.join(written) or 'nothing new'}")
+            work.written = [*work.written, *self._desktop.write(work, work.report_text)]
+        self.ctx.run(run_step(self.ctx, work, "write"))
+        logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
+
+
+def work_from_payload(payload: dict) -> ItemWork:
+    """The handle for a work item's payload (application id, case number, period)."""
+    application_id = payload.get("application_id")
+    for key in ("case_number", "period"):
+        if not payload.get(key):
+            raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")
+    return ItemWork(application_id=application_id, case_number=payload["case_number"], period=payload["period"])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel
 from robot.api import logger
 from robot.api.deco import keyword
 
 from bistand.bot.context import RunContext
+from bistand.core.errors import ApplicationError
+from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.report.plural import plural
 
 QUEUED_STATUS = "Under handläggning"
@@ -25,7 +29,7 @@ class NewApplication(BaseModel):
 
 
 class EServiceKeywords:
-    """Collect Applications To Queue, Mark Application As Queued."""
+    """Collect Applications To Queue, Mark Applications As Queued."""
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
@@ -48,15 +52,25 @@ class EServiceKeywords:
                 for r in rows]
 
     @keyword
-    def mark_application_as_queued(self, application_id: str) -> None:
-        """Sets the e-service status to Under handläggning for an application just listed as Ny.
+    def mark_applications_as_queued(self, applications: list[NewApplication]) -> None:
+        """Sets the e-service status to Under handläggning for the applications just listed as Ny,
+        several at a time (as many as the e-service page object has tabs).
 
-        Items already queued keep whatever status they have (a caseworker may have moved them on)."""
-        if application_id not in self.fresh_ids:
-            return
+        Items already queued keep whatever status they have (a caseworker may have moved them on).
+        A status that could not be set is named afterwards; the others are set regardless, and
+        the next producer run sets it (the application is queued either way)."""
+        wanted = [a.application_id for a in applications if a.application_id in self.fresh_ids]
 
-        async def mark():
+        async def mark_all() -> list[BaseException | None]:
             eservice = await self.ctx.page("eservice")
-            await eservice.set_status(application_id, QUEUED_STATUS)
+            return await asyncio.gather(*(eservice.set_status(application_id, QUEUED_STATUS)
+                                          for application_id in wanted), return_exceptions=True)
 
-        self.ctx.run(mark())
+        results = self.ctx.run(mark_all()) if wanted else []
+        failed = [(application_id, result) for application_id, result in zip(wanted, results, strict=True)
+                  if isinstance(result, BaseException)]
+        logger.info(f"{plural(len(wanted) - len(failed), 'application')} marked {QUEUED_STATUS!r} in the e-service")
+        if failed:
+            first = mask_personnummer_in_text(str(failed[0][1]))[:200]
+            raise ApplicationError("STATUS_NOT_SET", f"eservice: {plural(len(failed), 'status', 'statuses')} "
+                                                     f"not set ({', '.join(a for a, _ in failed)}): {first}")

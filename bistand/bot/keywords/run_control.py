@@ -14,7 +14,9 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.keywords.casework import work_from_payload
 from bistand.bot.summary import ItemResult, RunSummary
+from bistand.core.errors import BusinessError
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
@@ -73,11 +75,40 @@ class RunControlKeywords:
             except EmptyQueue:
                 return
         self.items_started += 1
+        self._take_ahead(items.adapter, int(items_limit))
         payload = items.get_work_item_payload() or {}
         name = str(payload.get("application_id") or f"Arbetsobjekt {self.items_started} utan ansökan")
         task = self._suite.tests.create(name=name, doc="Ett arbetsobjekt: status och kod i meddelandet.")
         task.body.create_keyword(name="Prepare One Application")
         task.body.create_keyword(name="Add Task For Next Work Item", args=[str(items_limit)])
+
+    def _take_ahead(self, adapter, items_limit: int) -> None:
+        """Keeps `in_flight` applications in hand: takes more from the queue ahead of the suite and
+        starts preparing them (bistand.bot.prepare). Needs the queue's adapter (Control Room's
+        hands out one item at a time: then one application is in flight)."""
+        if self.ctx.settings.in_flight <= 1 or not hasattr(adapter, "reserve_ahead"):
+            return
+        room = self.ctx.settings.in_flight - 1 - len(adapter.ahead)
+        if items_limit:
+            room = min(room, items_limit - self.items_started - len(adapter.ahead))
+        for item_id, payload in adapter.reserve_ahead(max(room, 0)):
+            try:
+                work = work_from_payload(payload or {})
+            except BusinessError:
+                continue  # the suite fails it for its payload when it gets there
+            self.ctx.start_ahead(work)
+            logger.debug(f"{item_id} taken ahead")
+
+    def _hand_back_ahead(self) -> None:
+        """Items taken ahead that the run ends before reaching go back to the queue untouched."""
+        try:
+            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
+        except Exception:  # noqa: BLE001 - outside Robot Framework
+            return
+        for item_id in list(getattr(adapter, "ahead", ())):
+            self.ctx.drop_ahead(item_id)
+            adapter.hand_back(item_id)
+            logger.info(f"{item_id} handed back to the queue: this run ends before it")
 
     @keyword
     def attempts_per_item(self) -> int:
@@ -204,6 +235,7 @@ class RunControlKeywords:
     def finish_run(self) -> None:
         """Writes the run's run-summary.json and .xlsx, prints the summary, closes the browser."""
         try:
+            self._hand_back_ahead()
             if self.summary is not None and self.task == "consumer":
                 self.summary.finished_at = datetime.now(UTC)
                 json_path, xlsx_path = self.summary.write(self.run_dir)

@@ -1,0 +1,152 @@
+"""The steps of preparing one application, as coroutines on the browser loop, and running them
+ahead of the task suite (several applications in flight per runner, issue 10 part 6).
+
+The consumer suite names the steps (`Read Case From All Systems`, `Assess Case`, ...) and each
+keyword runs its step through `run_step`. While the suite works on one application, the runner
+has already taken the next ones from the queue and `prepare_ahead` runs their steps in the
+background, in order, on the same browser; when the suite reaches such an application, each
+keyword waits for its step's result instead of running it again. A step that failed ahead raises
+in its keyword exactly as if it had run there, so retries, back-off and the release to the queue
+stay in the suite. A retry always runs in the suite, one step at a time.
+
+Steps never log through Robot Framework (it drops messages from other threads): the keywords
+log once their step is done. The writes are the same idempotent writes either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from bistand.bot import casework
+from bistand.bot.context import ItemWork, RunContext
+from bistand.core.engine import assess
+from bistand.core.errors import BusinessError
+from bistand.core.models import Role
+from bistand.pages.casemgmt import ApplicationRegistration
+from bistand.report.html import render_html
+from bistand.report.pdf import write_pdf
+from bistand.report.text import render_text
+
+WAITING_STATUS = "Väntar på handläggare"
+STEPS = ("read", "assess", "report", "register", "write")
+"""The order of `Prepare Application For Decision` in tasks/consumer.robot."""
+
+
+async def read_step(ctx: RunContext, work: ItemWork) -> None:
+    """E-service form and attachments, every agency register for every member, the frame and the
+    case, read concurrently; the result is the case bundle."""
+    try:
+        bundle, overview = await casework.read_bundle(ctx, work.application_id, work.case_number)
+    except BusinessError as exc:
+        if exc.code != "CASE_NOT_FOUND":
+            raise
+        await hand_over_without_case(ctx, work)
+    if bundle.application.period != work.period:
+        raise BusinessError("PERIOD_MISMATCH", f"{work.application_id}: period differs from the work item")
+    work.bundle, work.overview = bundle, overview
+
+
+async def hand_over_without_case(ctx: RunContext, work: ItemWork) -> None:
+    """The case-management system has no case for the application's case number: look the
+    applicant up by personnummer; with no case at all the application waits for a caseworker in
+    the e-service (FAILED BUSINESS NO_CASE)."""
+    eservice = await ctx.page("eservice")
+    form = await eservice.read_application(work.application_id)
+    applicant = next(m for m in form.members if m.role is Role.APPLICANT)
+    found = await (await ctx.page("casemgmt")).find_case_by_personnummer(applicant.personnummer)
+    if found is not None:
+        raise BusinessError("CASE_MISMATCH", f"{work.application_id}: the applicant's case is {found}, "
+                                             f"the e-service says {work.case_number}")
+    await eservice.set_status(work.application_id, WAITING_STATUS)
+    raise BusinessError("NO_CASE", f"{work.application_id}: the applicant has no case in the case-management "
+                                   "system; the e-service shows the application as waiting for a caseworker")
+
+
+async def assess_step(ctx: RunContext, work: ItemWork) -> None:
+    """The rules (pure Python, about a millisecond) in the configured mode."""
+    work.assessment = assess(work.bundle, ctx.settings.mode, norm_dir=ctx.settings.norm_dir)
+
+
+async def report_step(ctx: RunContext, work: ItemWork) -> None:
+    """Plain text (for the case-management system), HTML and PDF under output/reports/. The text
+    and HTML are rendered off the loop so other applications' page work goes on meanwhile."""
+    out = ctx.settings.reports_dir
+    guideline = ctx.settings.guideline
+    paths = {kind: out / f"{work.application_id}.{kind}" for kind in ("txt", "html", "pdf")}
+
+    def render_and_write() -> tuple[str, str]:
+        out.mkdir(parents=True, exist_ok=True)
+        text = render_text(work.bundle, work.assessment, guideline)
+        html = render_html(work.bundle, work.assessment, guideline)
+        paths["txt"].write_text(text, encoding="utf-8")
+        paths["html"].write_text(html, encoding="utf-8")
+        return text, html
+
+    text, html = await asyncio.to_thread(render_and_write)
+    await write_pdf(html, paths["pdf"], ctx.browser())
+    work.report_paths, work.report_text = paths, text
+
+
+async def register_step(ctx: RunContext, work: ItemWork) -> None:
+    """Registers the application on its case (Registrera ansökan) when the case-management
+    system does not know it yet, as a caseworker does with an application filed today."""
+    if work.application_id in work.overview.application_ids:
+        return
+    application = work.bundle.application
+    await (await ctx.page("casemgmt")).register_application(work.case_number, ApplicationRegistration(
+        application_id=application.application_id, period=application.period, kind=application.kind,
+        submitted=application.submitted_at.date(),
+    ))
+    work.overview.application_ids.append(work.application_id)
+    work.written.append("application")
+
+
+async def write_step(ctx: RunContext, work: ItemWork) -> None:
+    """The decision basis through the web client (once per application id); the decision in
+    automated mode; the e-service status. (The desktop client is driven by its keyword.)"""
+    work.written = [*work.written, *await casework.write_back(ctx, work, work.report_text)]
+
+
+STEP_FUNCTIONS: dict[str, Callable[[RunContext, ItemWork], Awaitable[None]]] = {
+    "read": read_step, "assess": assess_step, "report": report_step, "register": register_step,
+    "write": write_step,
+}
+
+
+async def run_step(ctx: RunContext, work: ItemWork, step: str) -> None:
+    """The step's outcome: awaited from the run ahead when the application was prepared in flight,
+    otherwise run now."""
+    result = work.ahead_steps.get(step)
+    if result is not None:
+        await asyncio.shield(result)
+        return
+    await STEP_FUNCTIONS[step](ctx, work)
+
+
+async def prepare_ahead(ctx: RunContext, work: ItemWork, steps: tuple[str, ...] = STEPS) -> None:
+    """Runs the steps in order, each step's result kept for its keyword; stops at the first
+    failure (the later steps are then left to the suite, which does not reach them)."""
+    loop = asyncio.get_running_loop()
+    results = {step: loop.create_future() for step in steps}
+    work.ahead_steps = dict(results)
+    for index, step in enumerate(steps):
+        try:
+            await STEP_FUNCTIONS[step](ctx, work)
+        except BaseException as exc:
+            for later in steps[index + 1:]:
+                work.ahead_steps.pop(later, None)
+            if isinstance(exc, asyncio.CancelledError):
+                results[step].cancel()
+                raise
+            results[step].set_exception(exc)
+            return
+        results[step].set_result(None)
+
+
+def steps_ahead(ctx: RunContext) -> tuple[str, ...]:
+    """What runs ahead: everything, except the write when the desktop client (one screen, driven
+    from the suite's thread) writes the decision basis: then the write waits for the suite."""
+    if ctx.settings.casemgmt_client == "desktop":
+        return STEPS[:-1]
+    return STEPS
