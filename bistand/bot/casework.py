@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -43,7 +42,25 @@ async def open_case(ctx: RunContext, case_number: str):
 
 
 async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None):
-    """Returns (CaseBundle, CaseOverview): the inputs, and what the case already holds."""
+    """Returns (CaseBundle, CaseOverview): the inputs, and what the case already holds.
+
+    Every lookup of the application runs concurrently under one `asyncio.TaskGroup`: the first
+    failure cancels the rest (no tab keeps reading for an application that already failed) and is
+    raised as itself, not as a group, so the suite sees the usual BusinessError/ApplicationError.
+    """
+    try:
+        return await _read_bundle(ctx, application_id, case_number, overview)
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first failure in a (nested) exception group."""
+    first = group.exceptions[0]
+    return first_error(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None):
     # Everything one application needs, with the time each source was read.
     sources: list[SourceRead] = []
     tabs = asyncio.Semaphore(MAX_OPEN_TABS)
@@ -53,59 +70,65 @@ async def read_bundle(ctx: RunContext, application_id: str, case_number: str, ov
             return await coro
 
     eservice = await ctx.page("eservice")
-    case_task = asyncio.create_task(open_case(ctx, case_number)) if overview is None else None
-    try:
-        form = await eservice.read_application(application_id)
-    except (ValidationError, InvalidPersonnummer) as exc:
-        count = len(exc.errors()) if isinstance(exc, ValidationError) else 1
-        raise BusinessError(
-            "APPLICATION_DATA_INVALID", f"{application_id}: the e-service form has {count} invalid value(s)"
-        ) from None
-    sources.append(SourceRead(system=Register.ESERVICE, read_at=_now(), detail=application_id))
-    if form.case_number != case_number:
-        raise BusinessError("CASE_MISMATCH", f"{application_id}: the work item's case differs from the e-service's")
+    async with asyncio.TaskGroup() as group:
+        case_task = group.create_task(open_case(ctx, case_number)) if overview is None else None
+        try:
+            form = await eservice.read_application(application_id)
+        except (ValidationError, InvalidPersonnummer) as exc:
+            count = len(exc.errors()) if isinstance(exc, ValidationError) else 1
+            raise BusinessError(
+                "APPLICATION_DATA_INVALID", f"{application_id}: the e-service form has {count} invalid value(s)"
+            ) from None
+        sources.append(SourceRead(system=Register.ESERVICE, read_at=_now(), detail=application_id))
+        if form.case_number != case_number:
+            raise BusinessError("CASE_MISMATCH", f"{application_id}: the work item's case differs from the e-service's")
 
-    async def attachment(link):
-        data = await limited(eservice.download_attachment(application_id, link))
-        return await asyncio.to_thread(read_attachment, link.filename, link.cost_type, data)
+        async def attachment(link):
+            data = await limited(eservice.download_attachment(application_id, link))
+            return await asyncio.to_thread(read_attachment, link.filename, link.cost_type, data)
 
-    async def person(member):
-        """(the person's records, Skatteverket's folkbokföring answer) for one member."""
-        pnr = member.personnummer
-        age = pnr.age_on(form_period_start(form.period))
-        adult_ish = age >= 15 or member.role is not Role.CHILD
-        calls: dict[str, Any] = {"fk": limited((await ctx.page("fk")).payments(pnr, form.period))}
-        skv = await ctx.page("skv")
-        calls["population"] = limited(skv.folkbokforing(pnr))
-        if adult_ish:
-            calls["csn"] = limited((await ctx.page("csn")).payments(pnr, form.period))
-            calls["pm"] = limited((await ctx.page("pm")).payments(pnr, form.period))
-            calls["akassa"] = limited((await ctx.page("akassa")).payments(pnr, form.period))
-            calls["af"] = limited((await ctx.page("af")).status(pnr))
-            calls["agi"] = limited(skv.employer_declarations(pnr, form.period))
-        results = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
-        folk = results["population"]
-        return PersonRecords(
-            personnummer=pnr,
-            fk=results["fk"], csn=results.get("csn", []), pm=results.get("pm", []),
-            akassa=results.get("akassa", []), af=results.get("af"),
-            employer_declarations=results.get("agi", []),
-            population=folk.person,
-        ), folk
+        async def person(member):
+            """(the person's records, Skatteverket's folkbokföring answer) for one member."""
+            pnr = member.personnummer
+            age = pnr.age_on(form_period_start(form.period))
+            adult_ish = age >= 15 or member.role is not Role.CHILD
+            skv = await ctx.page("skv")
+            async with asyncio.TaskGroup() as lookups:
+                calls = {
+                    "fk": lookups.create_task(limited((await ctx.page("fk")).payments(pnr, form.period))),
+                    "population": lookups.create_task(limited(skv.folkbokforing(pnr))),
+                }
+                if adult_ish:
+                    calls["csn"] = lookups.create_task(limited((await ctx.page("csn")).payments(pnr, form.period)))
+                    calls["pm"] = lookups.create_task(limited((await ctx.page("pm")).payments(pnr, form.period)))
+                    calls["akassa"] = lookups.create_task(
+                        limited((await ctx.page("akassa")).payments(pnr, form.period)))
+                    calls["af"] = lookups.create_task(limited((await ctx.page("af")).status(pnr)))
+                    calls["agi"] = lookups.create_task(limited(skv.employer_declarations(pnr, form.period)))
+            results = {name: task.result() for name, task in calls.items()}
+            folk = results["population"]
+            return PersonRecords(
+                personnummer=pnr,
+                fk=results["fk"], csn=results.get("csn", []), pm=results.get("pm", []),
+                akassa=results.get("akassa", []), af=results.get("af"),
+                employer_declarations=results.get("agi", []),
+                population=folk.person,
+            ), folk
 
-    frame_task = asyncio.create_task(
-        asyncio.to_thread(read_frame, frame_path(ctx.settings.frames_dir, case_number), case_number)
-    )
-    attachments_task = asyncio.gather(*(attachment(link) for link in form.attachments))
-    persons_task = asyncio.gather(*(person(m) for m in form.members))
-    attachments, persons = await asyncio.gather(attachments_task, persons_task)
+        frame_task = group.create_task(
+            asyncio.to_thread(read_frame, frame_path(ctx.settings.frames_dir, case_number), case_number)
+        )
+        attachment_tasks = [group.create_task(attachment(link)) for link in form.attachments]
+        person_tasks = [group.create_task(person(m)) for m in form.members]
+    attachments = [task.result() for task in attachment_tasks]
+    persons = [task.result() for task in person_tasks]
     read_at = _now()
     for system in (Register.FK, Register.CSN, Register.PM, Register.AKASSA, Register.AF, Register.SKV):
         sources.append(SourceRead(system=system, read_at=read_at, detail=plural(len(persons), "person", "personer")))
-    frame = await frame_task
+    frame = frame_task.result()
     sources.append(SourceRead(system=Register.FRAME, read_at=_now(), detail=frame.file_name or case_number))
     if case_task is not None:
-        overview = await case_task
+        overview = case_task.result()
     sources.append(SourceRead(system=Register.CASEMGMT, read_at=_now(), detail=case_number))
 
     applicant_pnr = next((m.personnummer for m in form.members if m.role is Role.APPLICANT), None)
