@@ -490,7 +490,9 @@ class PortalPage:
             message = error_text(self.system, self.base_url, exc)
             raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
         finally:
-            if own:
+            if own and self.read_strategy == "fetch":
+                await self.discard(page)  # fetch reads need no tab: free its renderer (memory)
+            elif own:
                 await self.release(page)
 
     async def _keep_session(self) -> None:
