@@ -17,7 +17,7 @@ from bistand.dashboard.auth import NoUsers, UserBook, hash_password, load_users,
 from bistand.queue.store import ItemOutcome, open_queue
 from tests.simulator_process import ROOT
 
-PASSWORD = "rätt hästbatteri"
+PASSWORD = "rätt hästbatteri"  # noqa: S105 - a test user\'s password
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_every_page_and_log_asks_for_a_login_first(world):
 
 def test_a_wrong_password_or_an_unknown_user_is_refused(world):
     client, _store, _tmp = world
-    refused = logged_in(client, password="fel")
+    refused = logged_in(client, password="fel")  # noqa: S106
     assert refused.status_code == 401 and "Fel användarnamn eller lösenord" in refused.text
     assert logged_in(client, user="okänd").status_code == 401
     assert client.get("/", follow_redirects=False).status_code == 303

@@ -25,7 +25,7 @@ from tests.simulator_process import Simulators, free_base_port
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 APPLICATIONS = ["ANS-2026-000001", "ANS-2026-000004", "ANS-2026-000005", "ANS-2026-000018"]
-PASSWORD = "teamledarens lösenord"
+PASSWORD = "teamledarens lösenord"  # noqa: S105 - a test user\'s password
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def assert_no_personal_data(html: str, people: tuple[set[str], set[str]]) -> Non
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_lets_the_team_lead_in(run, page):
-    log_in(page, run["url"], password="fel lösenord")
+    log_in(page, run["url"], password="fel lösenord")  # noqa: S106
     assert page.get_by_role("alert").inner_text() == "Fel användarnamn eller lösenord."
     assert page.url.endswith("/login")
     log_in(page, run["url"])
