@@ -62,7 +62,7 @@ def _empty(axes, text: str) -> None:
 def hourly_chart(hourly: HourlyWork) -> str:
     """Stacked bars: work finished per hour of the day, by outcome."""
     with rc_context(_STYLE):
-        figure, axes = _figure(6.4, 3.0)
+        figure, axes = _figure(12.8, 3.0)
         bottom = [0] * 24
         for label, values in hourly.series.items():
             bars = axes.bar(range(24), values, bottom=bottom, color=COLOURS[label], label=label, width=0.8)
