@@ -227,6 +227,11 @@ def test_the_bar_charts_draw_the_known_values():
     assert ">75 %<" in decided
 
 
+def test_a_code_with_markup_is_drawn_as_text_never_as_markup():
+    svg = charts.bar_chart([Bar(label='<script>alert(1)</script>', value=2)], "fynd", "Fynd", "Ärenden", "-")
+    assert "<script>" not in svg and "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+
+
 def test_every_chart_renders_with_an_empty_queue(tmp_path):
     store = open_queue(f"sqlite:///{tmp_path / 'queue.db'}")
     stats = dashboard_stats(store)

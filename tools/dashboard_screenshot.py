@@ -38,8 +38,10 @@ def personal_data_on(html: str, world: Path) -> list[str]:
     people = [m for h in data["households"] for m in h["members"]]
     people += data["registers"].get("skv", {}).get("population", [])
     for person in people:
-        digits = person["personnummer"].replace("-", "")
-        if re.search(rf"(?<!\d){digits[:8]}-?{digits[8:]}(?!\d)", html) or re.search(rf"(?<!\d){digits[2:]}(?!\d)", html):
+        twelve = person["personnummer"].replace("-", "")
+        ten = twelve[2:]
+        spellings = {twelve, f"{twelve[:8]}-{twelve[8:]}", ten, f"{ten[:6]}-{ten[6:]}"}
+        if any(re.search(rf"(?<!\d){re.escape(s)}(?!\d)", html) for s in spellings):
             found.append("a personnummer")
         name = f"{person['first_name']} {person['last_name']}"
         if name in html:

@@ -8,8 +8,10 @@ an id (`gid`) and its value as a label, so tests can read what is drawn.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+import threading
 
 from matplotlib import rc_context
 from matplotlib.figure import Figure
@@ -26,6 +28,21 @@ _STYLE = {
     "axes.edgecolor": "#6b7280", "axes.labelcolor": "#1f2933", "xtick.color": "#1f2933",
     "ytick.color": "#1f2933", "axes.grid": True, "axes.axisbelow": True, "grid.color": "#e5e7eb",
 }
+
+
+_RENDERING = threading.Lock()
+
+
+def serialised(draw):
+    """One chart at a time: `rc_context` changes matplotlib's global settings while it draws, and
+    the server draws in several threads."""
+
+    @functools.wraps(draw)
+    def locked(*args, **kwargs):
+        with _RENDERING:
+            return draw(*args, **kwargs)
+
+    return locked
 
 
 def swedish_number(value: float, _position: int | None = None) -> str:
@@ -59,6 +76,7 @@ def _empty(axes, text: str) -> None:
     axes.text(0.5, 0.5, text, transform=axes.transAxes, ha="center", va="center", color="#6b7280", fontsize=10)
 
 
+@serialised
 def hourly_chart(hourly: HourlyWork) -> str:
     """Stacked bars: work finished per hour of the day, by outcome."""
     with rc_context(_STYLE):
@@ -89,6 +107,7 @@ def hourly_chart(hourly: HourlyWork) -> str:
         return to_svg(figure, "per-timme", f"Ärenden per timme {hourly.day.isoformat()}: {hourly.total} totalt")
 
 
+@serialised
 def seconds_chart(distribution: SecondsDistribution) -> str:
     """Histogram of seconds per finished application, with the median and the 95th percentile."""
     with rc_context(_STYLE):
@@ -119,6 +138,7 @@ def seconds_chart(distribution: SecondsDistribution) -> str:
         return to_svg(figure, "sekunder", f"Sekunder per ärende: {distribution.total} klara ärenden")
 
 
+@serialised
 def bar_chart(bars: list[Bar], name: str, title: str, xlabel: str, empty_text: str) -> str:
     """Horizontal bars, one per label, largest on top as listed."""
     with rc_context(_STYLE):
@@ -143,6 +163,7 @@ def bar_chart(bars: list[Bar], name: str, title: str, xlabel: str, empty_text: s
         return to_svg(figure, name, f"{title}: {total} totalt")
 
 
+@serialised
 def decided_chart(bars: list[Bar]) -> str:
     """The share of finished items the robot decided, and the share handed to a caseworker."""
     with rc_context(_STYLE):
