@@ -1,4 +1,6 @@
-"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm | bench. See README."""
+"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm | bench | dashboard.
+
+See README."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  demo    simulators up, run on the demo world, print paths, simulators down")
         print("  norm    show | add | verify the riksnorm tables (next year's norm)")
         print("  bench   seconds, memory and CPU per application against the HTTP floor (README, Performance)")
+        print("  dashboard  the team lead's dashboard over the queue [--port 8480] [--host 127.0.0.1] [--demo]")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "report":
@@ -32,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         from bistand.bench.cli import main as bench_main
 
         return bench_main(rest)
+    if command == "dashboard":
+        from bistand.dashboard.cli import main as dashboard_main
+
+        return dashboard_main(rest)
     if command in {"run", "produce", "work", "queue", "replay", "demo"}:
         from bistand.runner.cli import main as runner_main
 

@@ -19,6 +19,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,35 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX work_items_ready ON work_items (state, next_try_at)",
     ],
+    [  # 2: what the team lead's dashboard draws (masked: codes and figures only, no personal data)
+        """CREATE TABLE item_outcomes (
+            outcome_id TEXT PRIMARY KEY,
+            application_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            code TEXT NOT NULL DEFAULT '',
+            proposal TEXT NOT NULL DEFAULT '',
+            findings TEXT NOT NULL DEFAULT '[]',
+            decided_by TEXT NOT NULL DEFAULT '',
+            mode TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 1,
+            runner TEXT NOT NULL DEFAULT '',
+            run_dir TEXT NOT NULL DEFAULT '',
+            started_at DOUBLE PRECISION NOT NULL,
+            finished_at DOUBLE PRECISION NOT NULL,
+            seconds DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX item_outcomes_finished ON item_outcomes (finished_at)",
+        "CREATE INDEX item_outcomes_item ON item_outcomes (application_id, finished_at)",
+        """CREATE TABLE operator_actions (
+            action_id TEXT PRIMARY KEY,
+            at DOUBLE PRECISION NOT NULL,
+            username TEXT NOT NULL,
+            action TEXT NOT NULL,
+            application_id TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX operator_actions_at ON operator_actions (at)",
+    ],
 ]
 
 _COLUMNS = ("application_id, payload, state, claims, failures, next_try_at, lease_owner, lease_until, "
@@ -84,6 +114,50 @@ class QueueItem(BaseModel):
         values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row, strict=True))
         values["payload"] = json.loads(values["payload"])
         return cls.model_validate(values)
+
+
+Outcome = Literal["DONE", "BUSINESS", "APPLICATION", "PARKED"]
+DecidedBy = Literal["robot", "caseworker", ""]
+_OUTCOME_COLUMNS = ("outcome_id, application_id, outcome, code, proposal, findings, decided_by, mode, attempts, "
+                    "runner, run_dir, started_at, finished_at, seconds")
+
+
+class ItemOutcome(BaseModel):
+    """One runner's work on one item, as the dashboard draws it: codes and figures, never an amount,
+    a name or a personnummer. `decided_by` is `robot` when the bot decided (automated mode),
+    `caseworker` when the item went to a caseworker, '' when nothing was decided (a system error).
+    `run_dir` is relative to the output folder (output/runs/<UTC time>-<runner>/)."""
+
+    application_id: str
+    outcome: Outcome
+    code: str = ""
+    proposal: str = ""
+    findings: list[str] = []
+    decided_by: DecidedBy = ""
+    mode: str = ""
+    attempts: int = 1
+    runner: str = ""
+    run_dir: str = ""
+    started_at: float = 0
+    finished_at: float = 0
+    seconds: float = 0
+
+    @classmethod
+    def from_row(cls, row: tuple) -> ItemOutcome:
+        values = dict(zip([c.strip() for c in _OUTCOME_COLUMNS.split(",")], row, strict=True))
+        values.pop("outcome_id")
+        values["findings"] = json.loads(values["findings"] or "[]")
+        return cls.model_validate(values)
+
+
+class OperatorAction(BaseModel):
+    """A retry or skip from the dashboard, and who did it."""
+
+    at: float
+    username: str
+    action: Literal["retry", "skip"]
+    application_id: str
+    reason: str = ""
 
 
 class LeaseLost(Exception):
@@ -286,10 +360,87 @@ class QueueStore:
             )
             return cursor.rowcount == 1
 
+    # -- outcomes and statistics (the dashboard) -----------------------------------------
+    def record_outcome(self, outcome: ItemOutcome) -> ItemOutcome:
+        """Appends one finished piece of work; `finished_at` is the database's clock now and
+        `started_at` that minus `seconds`, so every runner's times share one clock."""
+        with self._transaction() as execute:
+            now = self._now(execute)
+            recorded = outcome.model_copy(update={"finished_at": now, "started_at": now - outcome.seconds})
+            execute(
+                f"INSERT INTO item_outcomes ({_OUTCOME_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                (uuid.uuid4().hex, recorded.application_id, recorded.outcome, recorded.code[:80],
+                 recorded.proposal[:40], json.dumps(recorded.findings), recorded.decided_by, recorded.mode[:20],
+                 recorded.attempts, recorded.runner[:120], recorded.run_dir[:300], recorded.started_at,
+                 recorded.finished_at, recorded.seconds),
+            )
+            return recorded
+
+    def outcomes_between(self, start: float, end: float) -> list[ItemOutcome]:
+        """Every piece of work finished in [start, end), oldest first (a retried item counts each time)."""
+        with self._transaction() as execute:
+            rows = execute(
+                f"SELECT {_OUTCOME_COLUMNS} FROM item_outcomes WHERE finished_at >= ? AND finished_at < ? "  # noqa: S608
+                "ORDER BY finished_at, application_id", (start, end),
+            ).fetchall()
+            return [ItemOutcome.from_row(r) for r in rows]
+
+    def outcomes_of(self, application_id: str) -> list[ItemOutcome]:
+        """One item's history, newest first."""
+        with self._transaction() as execute:
+            rows = execute(
+                f"SELECT {_OUTCOME_COLUMNS} FROM item_outcomes WHERE application_id = ? "  # noqa: S608
+                "ORDER BY finished_at DESC", (application_id,),
+            ).fetchall()
+            return [ItemOutcome.from_row(r) for r in rows]
+
+    def latest_outcomes(self) -> list[tuple[str, ItemOutcome | None]]:
+        """Every item's state with its latest outcome (None when none was recorded), so figures
+        drawn from it add up to the state counts of `counts()`."""
+        columns = ", ".join(f"o.{c.strip()}" for c in _OUTCOME_COLUMNS.split(","))
+        with self._transaction() as execute:
+            rows = execute(
+                f"SELECT w.state, {columns} FROM work_items w LEFT JOIN item_outcomes o ON o.outcome_id = ("  # noqa: S608
+                "SELECT o2.outcome_id FROM item_outcomes o2 WHERE o2.application_id = w.application_id "
+                "ORDER BY o2.finished_at DESC, o2.outcome_id LIMIT 1) ORDER BY w.application_id"
+            ).fetchall()
+            return [(row[0], ItemOutcome.from_row(row[1:]) if row[1] is not None else None) for row in rows]
+
+    def recent_outcomes(self, limit: int = 20) -> list[ItemOutcome]:
+        with self._transaction() as execute:
+            rows = execute(
+                f"SELECT {_OUTCOME_COLUMNS} FROM item_outcomes ORDER BY finished_at DESC, outcome_id LIMIT ?",  # noqa: S608
+                (limit,),
+            ).fetchall()
+            return [ItemOutcome.from_row(r) for r in rows]
+
+    def log_action(self, username: str, action: str, application_id: str, reason: str = "") -> OperatorAction:
+        """Who retried or skipped what, and why (personnummer masked)."""
+        with self._transaction() as execute:
+            logged = OperatorAction(at=self._now(execute), username=username[:80], action=action,
+                                    application_id=application_id, reason=mask_personnummer_in_text(reason)[:500])
+            execute(
+                "INSERT INTO operator_actions (action_id, at, username, action, application_id, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (uuid.uuid4().hex, logged.at, logged.username, logged.action, logged.application_id, logged.reason),
+            )
+            return logged
+
+    def recent_actions(self, limit: int = 20) -> list[OperatorAction]:
+        with self._transaction() as execute:
+            rows = execute(
+                "SELECT at, username, action, application_id, reason FROM operator_actions "
+                "ORDER BY at DESC, action_id LIMIT ?", (limit,),
+            ).fetchall()
+            return [OperatorAction(at=r[0], username=r[1], action=r[2], application_id=r[3], reason=r[4])
+                    for r in rows]
+
     def clear(self) -> None:
         """Empties the queue (the demo reseeds its world, so its old items mean nothing)."""
         with self._transaction() as execute:
             execute("DELETE FROM work_items")
+            execute("DELETE FROM item_outcomes")
+            execute("DELETE FROM operator_actions")
 
 
 class SqliteQueue(QueueStore):

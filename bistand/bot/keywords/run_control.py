@@ -18,6 +18,7 @@ from bistand.bot.keywords.casework import work_from_payload
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.errors import BusinessError
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.dashboard.recording import record_outcome
 from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
 
@@ -187,6 +188,7 @@ class RunControlKeywords:
             findings=assessment.finding_codes if assessment is not None and outcome == "DONE" else [],
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
+        record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir)  # for the dashboard
         self._progress(work.application_id, outcome)
         self._mark_task(outcome, code)
         if outcome in ("APPLICATION", "PARKED") and not self.is_configuration_gap(code):

@@ -1,0 +1,277 @@
+"""The dashboard's web app (FastAPI + Jinja2): one page over the queue, retry/skip, logs and evidence.
+
+Everything is behind the login (a signed session cookie); every form posts a per-session CSRF
+token; every asset is served from this package (no CDN). Logs and evidence are served
+read-only from output/runs/ only, with any path that resolves outside it refused.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import secrets
+import sqlite3
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from bistand.dashboard import charts
+from bistand.dashboard.auth import UserBook
+from bistand.dashboard.stats import (
+    DECIDED_LABELS,
+    OUTCOME_LABELS,
+    STATE_LABELS,
+    TIMEZONE,
+    dashboard_stats,
+    display_message,
+)
+from bistand.queue.store import QueueStore
+from bistand.report.labels import PROPOSAL_LABELS
+
+LOG = logging.getLogger("bistand.dashboard")
+HERE = Path(__file__).resolve().parent
+APPLICATION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+EVIDENCE_TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml", ".json": "application/json",
+                  ".png": "image/png", ".txt": "text/plain; charset=utf-8", ".zip": "application/zip",
+                  ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class LoginRequired(Exception):
+    """The request has no signed-in user: the browser is sent to the login page."""
+
+
+def local_time(timestamp: float | None) -> str:
+    if not timestamp:
+        return ""
+    return datetime.fromtimestamp(timestamp, TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def create_app(store: QueueStore, users: UserBook, output_dir: Path, session_secret: str | None = None,
+               secure_cookie: bool = False) -> FastAPI:
+    """The dashboard over one queue store; `output_dir` is the bot's output folder (output/)."""
+    app = FastAPI(title="bistand – arbetskö", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SessionMiddleware, secret_key=session_secret or secrets.token_urlsafe(32),
+                       session_cookie="bistand_dashboard", max_age=8 * 3600, same_site="strict",
+                       https_only=secure_cookie)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["tid"] = local_time
+    templates.env.filters["tal"] = charts.swedish_number
+    templates.env.globals.update(STATE_LABELS=STATE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+                                 DECIDED_LABELS=DECIDED_LABELS,
+                                 PROPOSAL_LABELS={p.value: label for p, label in PROPOSAL_LABELS.items()})
+    runs_root = (Path(output_dir) / "runs").resolve()
+
+    def page(request: Request, name: str, status_code: int = 200, **context) -> HTMLResponse:
+        context.update(user=request.session.get("user"), csrf=csrf_token(request),
+                       flash=request.session.pop("flash", None))
+        response = templates.TemplateResponse(request, name, context, status_code=status_code)
+        response.headers.update(PAGE_HEADERS)
+        return response
+
+    def signed_in(request: Request) -> str:
+        user = request.session.get("user")
+        if not user:
+            raise LoginRequired
+        return user
+
+    def flash(request: Request, kind: str, text: str) -> None:
+        request.session["flash"] = {"kind": kind, "text": text}
+
+    @app.exception_handler(LoginRequired)
+    def to_login(_request: Request, _exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        heading = {403: "Åtkomst nekad", 404: "Finns inte"}.get(exc.status_code, "Något gick fel")
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else ""
+        return page(request, "error.html", status_code=exc.status_code, heading=heading, detail=detail)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    def queue_unreachable(request: Request, exc: Exception) -> Response:
+        LOG.warning("dashboard: the queue could not be read: %s", type(exc).__name__)
+        return page(request, "error.html", status_code=503, heading="Kön kan inte läsas just nu",
+                    detail="Databasen svarar inte. Försök igen om en stund.")
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        if request.session.get("user"):
+            return RedirectResponse("/", status_code=303)
+        return page(request, "login.html")
+
+    @app.post("/login", response_class=HTMLResponse)
+    def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+              csrf: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        if not users.check(username, password):
+            LOG.warning("dashboard: refused login for %r", username[:80])
+            return page(request, "login.html", status_code=401, error="Fel användarnamn eller lösenord.",
+                        username=username[:80])
+        request.session.clear()  # a new session on login: no fixation
+        request.session["user"] = username
+        LOG.info("dashboard: %s logged in", username)
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/logga-ut")
+    def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    def overview(request: Request, dag: str = "") -> HTMLResponse:
+        signed_in(request)
+        day = None
+        if dag:
+            try:
+                day = date.fromisoformat(dag)
+            except ValueError:
+                flash(request, "fel", "Ogiltigt datum: ange ÅÅÅÅ-MM-DD.")
+        stats = dashboard_stats(store, day)
+        chart_svgs = {
+            "hourly": charts.hourly_chart(stats.hourly),
+            "seconds": charts.seconds_chart(stats.seconds),
+            "proposals": charts.bar_chart(stats.proposals, "forslag", "Förslag per kod", "Klara ärenden",
+                                          "Inga klara ärenden ännu"),
+            "findings": charts.bar_chart(stats.findings, "fynd", "Fynd per kod", "Klara ärenden med fyndet",
+                                         "Inga fynd ännu"),
+            "decided": charts.decided_chart(stats.decided),
+        }
+        shown_day = stats.hourly.day
+        return page(request, "index.html", stats=stats, charts=chart_svgs, queue=store.url.split("@")[-1],
+                    previous_day=(shown_day - timedelta(days=1)).isoformat(),
+                    next_day=(shown_day + timedelta(days=1)).isoformat(), now=datetime.now(TIMEZONE))
+
+    @app.post("/arenden/{application_id}/forsok-igen")
+    def retry(request: Request, application_id: str, csrf: Annotated[str, Form()] = "") -> Response:
+        user = signed_in(request)
+        check_csrf(request, csrf)
+        valid_id(application_id)
+        if store.retry(application_id):
+            store.log_action(user, "retry", application_id)
+            LOG.info("dashboard: %s put %s back in the queue", user, application_id)
+            flash(request, "ok", f"{application_id} är tillbaka i kön och körs vid nästa körning.")
+        else:
+            flash(request, "fel", f"{application_id} kunde inte köas om: det finns inte, pågår eller är klart.")
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/arenden/{application_id}/hoppa-over")
+    def skip(request: Request, application_id: str, csrf: Annotated[str, Form()] = "",
+             reason: Annotated[str, Form()] = "") -> Response:
+        user = signed_in(request)
+        check_csrf(request, csrf)
+        valid_id(application_id)
+        reason = " ".join(reason.split())
+        if not reason:
+            flash(request, "fel", f"{application_id} hoppades inte över: ange ett skäl.")
+        elif store.skip(application_id, reason):
+            store.log_action(user, "skip", application_id, reason)
+            LOG.info("dashboard: %s skipped %s", user, application_id)
+            flash(request, "ok", f"{application_id} hoppas över (handläggs manuellt).")
+        else:
+            flash(request, "fel", f"{application_id} kunde inte hoppas över: det finns inte eller pågår.")
+        return RedirectResponse("/", status_code=303)
+
+    @app.get("/arenden/{application_id}", response_class=HTMLResponse)
+    def item(request: Request, application_id: str) -> HTMLResponse:
+        signed_in(request)
+        valid_id(application_id)
+        queued = store.get(application_id)
+        if queued is None:
+            raise HTTPException(404, "Inget sådant ärende i kön")
+        history = [(outcome, evidence_of(runs_root, outcome.run_dir, application_id))
+                   for outcome in store.outcomes_of(application_id)]
+        return page(request, "item.html", item=queued, message=display_message(queued.error_message),
+                    history=history)
+
+    @app.get("/korningar/{path:path}")
+    def evidence(request: Request, path: str) -> Response:
+        signed_in(request)
+        target = inside(runs_root, path)
+        if target is None:
+            raise HTTPException(404, "Finns inte")
+        if target.is_dir():
+            entries = sorted(target.iterdir(), key=lambda p: (not p.is_dir(), p.name))
+            return page(request, "listing.html", path=path.strip("/"),
+                        entries=[(e.name, e.is_dir()) for e in entries if inside(runs_root, rel(runs_root, e))])
+        media = EVIDENCE_TYPES.get(target.suffix.lower(), "application/octet-stream")
+        response = FileResponse(target, media_type=media)
+        response.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN",
+                                 "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return response
+
+    try:
+        import psycopg
+
+        app.add_exception_handler(psycopg.OperationalError, queue_unreachable)
+    except ImportError:  # SQLite only
+        pass
+    return app
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    """The form's token must be this session's (a forged cross-site post has none)."""
+    expected = request.session.get("csrf")
+    if not expected or not hmac.compare_digest(expected.encode(), (submitted or "").encode()):
+        LOG.warning("dashboard: a post without a valid CSRF token was refused")
+        raise HTTPException(403, "Ogiltig eller saknad formulärnyckel (CSRF): ladda om sidan och försök igen.")
+
+
+def valid_id(application_id: str) -> None:
+    if not APPLICATION_ID.match(application_id):
+        raise HTTPException(404, "Inget sådant ärende")
+
+
+def rel(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else "\0"
+
+
+def inside(root: Path, relative: str) -> Path | None:
+    """`root/relative` when it exists and resolves (symlinks too) inside root; None otherwise."""
+    if "\0" in relative or relative.startswith(("/", "\\")):
+        return None
+    try:
+        target = (root / relative).resolve()
+    except (OSError, ValueError):
+        return None
+    if not target.is_relative_to(root) or not target.exists():
+        return None
+    return target
+
+
+def evidence_of(runs_root: Path, run_dir: str, application_id: str) -> dict[str, list[str]]:
+    """The run's log files and this item's failure artefacts (paths relative to output/runs)."""
+    if not run_dir.startswith("runs/"):
+        return {"logs": [], "failures": []}
+    run = inside(runs_root, run_dir.removeprefix("runs/"))
+    if run is None or not run.is_dir():
+        return {"logs": [], "failures": []}
+    logs = [rel(runs_root, run / name) for name in ("log.html", "output.xml", "run-summary.json", "run-summary.xlsx")
+            if (run / name).is_file()]
+    failures = sorted(rel(runs_root, path) for folder in (run / "failures").glob(f"{application_id}-try*")
+                      if folder.is_dir() for path in folder.iterdir() if path.is_file())
+    return {"logs": logs, "failures": failures}

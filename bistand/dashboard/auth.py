@@ -1,0 +1,94 @@
+"""Who may open the dashboard: user names and scrypt password hashes, checked in constant time.
+
+Users come from `BISTAND_DASHBOARD_USERS` (a JSON or YAML file `{"name": "scrypt$..."}`) or, by
+default, from the `dashboard` secret in the vault the bot already uses (RPA.Robocorp.Vault:
+Control Room's vault, devdata/vault.json locally): `"dashboard": {"name": "scrypt$..."}`.
+Only hashes are stored; `python -m bistand dashboard hash-password` makes one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+import yaml
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+class NoUsers(Exception):
+    """No dashboard user is configured: the dashboard refuses to start rather than run open."""
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """`scrypt$N$r$p$salt$hash` (base64): hashlib's memory-hard KDF, a fresh salt each time."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    encode = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt)}${encode(digest)}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    """Constant-time comparison of the password's hash with the stored one; False for a malformed entry."""
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        wanted = base64.b64decode(expected)
+        digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(wanted), maxmem=2**27)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, wanted)
+
+
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(12))
+
+
+class UserBook:
+    """The configured users; `check` takes as long for an unknown name as for a known one."""
+
+    def __init__(self, users: dict[str, str]) -> None:
+        if not users:
+            raise NoUsers("no dashboard users configured")
+        self._users = dict(users)
+
+    def check(self, username: str, password: str) -> bool:
+        stored = self._users.get(username)
+        matches = password_matches(password, stored or _DUMMY_HASH)
+        return stored is not None and matches
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+
+def _parse_users(raw: object) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise NoUsers("dashboard users must map user names to password hashes")
+    return raw
+
+
+def load_users(environ: dict[str, str] | None = None) -> UserBook:
+    """From `BISTAND_DASHBOARD_USERS` (a file) or the vault's `dashboard` secret."""
+    env = os.environ if environ is None else environ
+    path = env.get("BISTAND_DASHBOARD_USERS")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise NoUsers(f"cannot read the users file {path}: {type(exc).__name__}") from exc
+        return UserBook(_parse_users(yaml.safe_load(text) or {}))
+    from bistand.bot.secrets import ensure_local_vault_defaults
+
+    ensure_local_vault_defaults()
+    from RPA.Robocorp.Vault import Vault
+
+    try:
+        users = dict(Vault().get_secret("dashboard"))
+    except Exception as exc:  # noqa: BLE001 - any vault trouble: no users
+        raise NoUsers("no `dashboard` secret in the vault") from exc
+    return UserBook(_parse_users(users))

@@ -1,0 +1,77 @@
+"""`python -m bistand dashboard [--port 8480] [--host 127.0.0.1] [--demo]` and
+`python -m bistand dashboard hash-password`: serve the team lead's dashboard (docs/dashboard.md).
+
+The queue is `BISTAND_QUEUE_URL` (as for `work` and `queue status`); `--demo` reads the queue
+`make run` left in state/demo-run/bot/ unless a queue URL is set. Users: bistand.dashboard.auth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+
+from bistand.bot.config import ROOT, load_settings
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    import uvicorn
+
+    from bistand.dashboard.app import create_app
+    from bistand.dashboard.auth import NoUsers, load_users
+    from bistand.queue.store import open_configured_queue
+
+    if args.demo and not env.get("BISTAND_QUEUE_URL"):
+        env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
+    try:
+        users = load_users(env)
+    except NoUsers as exc:
+        print(f"Not started: {exc} (BISTAND_DASHBOARD_USERS or the vault's `dashboard` secret; "
+              "see docs/dashboard.md)", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    try:
+        store = open_configured_queue(env)
+    except ValueError as exc:
+        print(f"Not started: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
+    output_dir = load_settings(environ=env).output_dir
+    app = create_app(store, users, output_dir, session_secret=env.get("BISTAND_DASHBOARD_SECRET") or None,
+                     secure_cookie=env.get("BISTAND_DASHBOARD_SECURE_COOKIE", "").lower() in {"1", "true", "yes"})
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    print(f"Dashboard on http://{args.host}:{args.port}/ (queue {store.url.split('@')[-1]}, "
+          f"{len(users)} user{'s' if len(users) != 1 else ''})", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def hash_password_command() -> int:
+    from bistand.dashboard.auth import hash_password
+
+    password = getpass.getpass("Lösenord: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    if not password:
+        print("empty password", file=sys.stderr)
+        return EXIT_USAGE
+    print(hash_password(password))
+    return EXIT_OK
+
+
+def main(argv: list[str], env: dict[str, str] | None = None) -> int:
+    env = dict(os.environ if env is None else env)
+    parser = argparse.ArgumentParser(prog="python -m bistand dashboard",
+                                     description="The team lead's dashboard over the work queue.")
+    parser.add_argument("--port", type=int, default=8480, help="default 8480")
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    parser.add_argument("--demo", action="store_true", help="the queue of the last `make run` (state/demo-run/bot)")
+    parser.add_argument("command", nargs="?", choices=["hash-password"],
+                        help="hash-password: print a password hash for the users file or the vault")
+    args = parser.parse_args(argv)
+    if args.command == "hash-password":
+        return hash_password_command()
+    return serve(args, env)
