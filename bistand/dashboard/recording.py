@@ -1,6 +1,6 @@
 """The bot's side of the dashboard: one masked outcome per finished item, into the queue's store.
 
-Called once from the consumer's `Finish Item` (keywords/RunControl.py). Recording is
+Called once from the consumer's `Finish Item` (bistand/bot/keywords/run_control.py). Recording is
 bookkeeping for the team lead, never part of the work: any error here is logged and ignored,
 so an item is never failed or held up by it.
 """
