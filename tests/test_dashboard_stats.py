@@ -28,6 +28,7 @@ from bistand.dashboard.stats import (
     seconds_distribution,
 )
 from bistand.queue.store import MIGRATIONS, ItemOutcome, open_queue
+from bistand.report.labels import FINDING_TITLES
 
 
 def queued(store, *application_ids: str) -> None:
@@ -190,7 +191,8 @@ def test_proposals_show_every_kind_and_findings_the_most_frequent_first():
     assert [(b.label, b.value) for b in proposal_bars(latest)] == [
         ("Bevilja", 2), ("Avslå", 0), ("Manuell handläggning", 1)]
     assert [(b.label, b.value) for b in finding_bars(latest)] == [
-        ("NORM_UNVERIFIED", 2), ("COST_CAPPED", 1), ("FRAME_MISSING", 1)]
+        (f"{FINDING_TITLES[code]} ({code})", count)  # Swedish first, the code beside it
+        for code, count in (("NORM_UNVERIFIED", 2), ("COST_CAPPED", 1), ("FRAME_MISSING", 1))]
 
 
 def test_a_message_on_the_page_never_shows_a_personnummer_or_an_amount():

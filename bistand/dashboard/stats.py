@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from bistand.core.models import Proposal
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.store import STATES, ItemOutcome, OperatorAction, QueueItem, QueueStore
-from bistand.report.labels import PROPOSAL_LABELS
+from bistand.report.labels import FINDING_TITLES, PROPOSAL_LABELS
 
 TIMEZONE = ZoneInfo("Europe/Stockholm")
 STATE_LABELS = {"pending": "Väntar", "in_progress": "Pågår", "done": "Klara", "failed_business": "Affärsfel",
@@ -154,7 +154,14 @@ def finding_bars(latest: list[tuple[str, ItemOutcome | None]]) -> list[Bar]:
     """Findings per code over the done items, most frequent first."""
     found = Counter(code for state, o in latest if state == "done" and o is not None and o.outcome == "DONE"
                     for code in o.findings)
-    return [Bar(label=code, value=count) for code, count in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [Bar(label=finding_label(code), value=count)
+            for code, count in sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def finding_label(code: str) -> str:
+    """The finding in Swedish first, its code beside it (as in the caseworker's report)."""
+    title = FINDING_TITLES.get(code)
+    return f"{title} ({code})" if title else code
 
 
 def decided_bars(latest: list[tuple[str, ItemOutcome | None]]) -> list[Bar]:
