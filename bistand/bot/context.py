@@ -6,10 +6,12 @@ components, so the browser starts once per run and every system is logged in onc
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import inspect
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,9 @@ class RunContext:
         self._pages: dict[str, PortalPage] = {}
         self.items: dict[str, ItemWork] = {}
         self.started = time.perf_counter()
+        self.on_ahead_finished: Callable[[], None] | None = None
+        self.current_id = ""
+        """The application the suite works on now."""
 
     def browser(self) -> BrowserSession:
         if self.session is None:
@@ -89,6 +94,33 @@ class RunContext:
 
     def run(self, coro, timeout: float | None = 300):
         return self.browser().run(coro, timeout=timeout)
+
+    def run_step(self, work: ItemWork, step: str, timeout: float = 300) -> None:
+        """One step of `work` (bistand.bot.prepare.run_step), waited for from the suite's thread.
+
+        While it waits, each application prepared ahead that finishes calls `on_ahead_finished`
+        (the run control takes the next item ahead then), so the runner keeps `in_flight`
+        applications moving even while the suite waits on a slow one."""
+        from bistand.bot.prepare import run_step
+
+        future = self.browser().submit(run_step(self, work, step))
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [w.ahead for w in self.items.values() if w.ahead is not None and not w.ahead.done()]
+            left = deadline - time.monotonic()
+            done, _ = concurrent.futures.wait([future, *running], timeout=max(left, 0),
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            if future in done or left <= 0:
+                future.result(timeout=0)  # its result, its error, or TimeoutError at the deadline
+                return
+            if self.on_ahead_finished is not None:
+                self.on_ahead_finished()
+
+    def in_flight(self) -> int:
+        """Applications whose steps are running: those prepared ahead and still going, and the
+        suite's current one (counted once, whether its steps run ahead or in the suite)."""
+        running = {w.application_id for w in self.items.values() if w.ahead is not None and not w.ahead.done()}
+        return len(running | ({self.current_id} if self.current_id else set()))
 
     def start_ahead(self, work: ItemWork) -> None:
         """Starts preparing an application the runner has taken ahead of the suite (in flight)."""

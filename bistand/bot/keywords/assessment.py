@@ -6,7 +6,6 @@ from robot.api import logger
 from robot.api.deco import keyword
 
 from bistand.bot.context import ItemWork, RunContext
-from bistand.bot.prepare import run_step
 
 
 class AssessmentKeywords:
@@ -18,13 +17,13 @@ class AssessmentKeywords:
     @keyword
     def assess_case(self, work: ItemWork) -> None:
         """Runs the rules (pure Python) in the configured mode."""
-        self.ctx.run(run_step(self.ctx, work, "assess"))
+        self.ctx.run_step(work, "assess")
         logger.info(f"{work.application_id}: proposal {work.assessment.proposal.value}, "
                     f"findings {', '.join(work.assessment.finding_codes) or 'none'}")
 
     @keyword
     def write_report_files(self, work: ItemWork) -> None:
         """Plain text (for the case-management system), HTML and PDF under output/reports/."""
-        self.ctx.run(run_step(self.ctx, work, "report"))
+        self.ctx.run_step(work, "report")
         paths = work.report_paths
         logger.info(f"{work.application_id}: report written to {paths['html'].name}, {paths['pdf'].name}")

@@ -17,7 +17,6 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
-from bistand.bot.prepare import run_step
 from bistand.core.errors import BusinessError
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.desktop.writeback import DesktopWriteBack
@@ -46,6 +45,7 @@ class CaseworkKeywords:
             self.ctx.items[application_id] = work
         else:
             logger.info(f"{application_id} was taken ahead: its steps have been running in flight")
+        self.ctx.current_id = application_id
         logger.info(f"Working on {application_id} (case {payload['case_number']}, period {payload['period']})")
         return work
 
@@ -84,7 +84,7 @@ class CaseworkKeywords:
     def read_case_from_all_systems(self, work: ItemWork) -> None:
         """E-service form and attachments, every agency register for every member, the frame and
         the case, read concurrently; the result is the case bundle."""
-        self.ctx.run(run_step(self.ctx, work, "read"))
+        self.ctx.run_step(work, "read")
         bundle = work.bundle
         logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
                     f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
@@ -93,7 +93,7 @@ class CaseworkKeywords:
     def register_application_if_unknown(self, work: ItemWork) -> None:
         """Registers the application on its case (Registrera ansökan) when the case-management
         system does not know it yet, as a caseworker does with an application filed today."""
-        self.ctx.run(run_step(self.ctx, work, "register"))
+        self.ctx.run_step(work, "register")
         if "application" in work.written:
             logger.info(f"{work.application_id}: registered in the case-management system")
 
@@ -107,7 +107,7 @@ class CaseworkKeywords:
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
             work.written = [*work.written, *self._desktop.write(work, work.report_text)]
-        self.ctx.run(run_step(self.ctx, work, "write"))
+        self.ctx.run_step(work, "write")
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
 
 

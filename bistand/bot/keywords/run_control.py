@@ -22,6 +22,10 @@ from bistand.dashboard.recording import record_outcome
 from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
 
+IN_HAND_PER_FLIGHT = 3
+"""Items prepared ahead may wait in hand for the suite (leased, heartbeat) up to this many times
+`in_flight`: enough to keep going past one slow application, few enough to share the queue."""
+
 ERROR_PATTERN = re.compile(r"^(?:BusinessError|ApplicationError): ([A-Z_]+): (.*)$", re.DOTALL)
 
 
@@ -37,6 +41,8 @@ class RunControlKeywords:
         self.ctx = ctx
         self._suite = None
         self.items_started = 0
+        self.items_limit = 0
+        ctx.on_ahead_finished = self._take_ahead_while_waiting
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.consecutive_system_errors = 0
@@ -76,20 +82,25 @@ class RunControlKeywords:
             except EmptyQueue:
                 return
         self.items_started += 1
-        self._take_ahead(items.adapter, int(items_limit))
+        self.items_limit = int(items_limit)
         payload = items.get_work_item_payload() or {}
+        self.ctx.current_id = str(payload.get("application_id") or "")
+        self._take_ahead(items.adapter, self.items_limit)
         name = str(payload.get("application_id") or f"Arbetsobjekt {self.items_started} utan ansökan")
         task = self._suite.tests.create(name=name, doc="Ett arbetsobjekt: status och kod i meddelandet.")
         task.body.create_keyword(name="Prepare One Application")
         task.body.create_keyword(name="Add Task For Next Work Item", args=[str(items_limit)])
 
     def _take_ahead(self, adapter, items_limit: int) -> None:
-        """Keeps `in_flight` applications in hand: takes more from the queue ahead of the suite and
-        starts preparing them (bistand.bot.prepare). Needs the queue's adapter (Control Room's
-        hands out one item at a time: then one application is in flight)."""
-        if self.ctx.settings.in_flight <= 1 or not hasattr(adapter, "reserve_ahead"):
+        """Keeps `in_flight` applications moving: takes more items from the queue ahead of the suite
+        and starts preparing them (bistand.bot.prepare), as many as make `in_flight` with the
+        suite's own and those still running ahead; at most IN_HAND_PER_FLIGHT × `in_flight` wait
+        in hand. Needs the queue's adapter (Control Room's hands out one item at a time: then one
+        application is in flight)."""
+        in_flight = self.ctx.settings.in_flight
+        if in_flight <= 1 or not hasattr(adapter, "reserve_ahead"):
             return
-        room = self.ctx.settings.in_flight - 1 - len(adapter.ahead)
+        room = min(in_flight - self.ctx.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
         if items_limit:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
         for item_id, payload in adapter.reserve_ahead(max(room, 0)):
@@ -99,6 +110,15 @@ class RunControlKeywords:
                 continue  # the suite fails it for its payload when it gets there
             self.ctx.start_ahead(work)
             logger.debug(f"{item_id} taken ahead")
+
+    def _take_ahead_while_waiting(self) -> None:
+        """Called (on the suite's thread) when an application prepared ahead has finished."""
+        try:
+            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
+        except Exception:  # noqa: BLE001 - outside Robot Framework
+            return
+        if self.items_started:
+            self._take_ahead(adapter, self.items_limit)
 
     def _hand_back_ahead(self) -> None:
         """Items taken ahead that the run ends before reaching go back to the queue untouched."""
@@ -177,6 +197,7 @@ class RunControlKeywords:
         a row. A configuration gap (no norm table) never counts towards the stop."""
         if work is None or self.summary is None:
             return
+        self.ctx.items.pop(work.application_id, None)  # done with: its bundle and report go
         code = self.error_code_of(message) if outcome != "DONE" else ""
         if outcome == "APPLICATION" and self._queue_state() == "parked":
             outcome = "PARKED"
