@@ -101,29 +101,40 @@ def idle_cpu_per_minute(watcher: subprocess.Popen, window: float = IDLE_WINDOW_S
     return (sum(tree_cpu(watcher.pid).values()) - before) * 60 / window
 
 
-async def file_and_wait(context, eservice_url: str, personnummer: str, timeout: float = ANSWER_TIMEOUT_S) -> Filing:
-    """One citizen: log in, file a re-application, watch their application until a message shows."""
+async def file_reapplication(context, eservice_url: str, personnummer: str):
+    """A citizen logs in and files a re-application; returns (their page on it, its id, the press time)."""
     page = await context.new_page()
+    await page.goto(f"{eservice_url}/medborgare/logga-ut")
+    await page.get_by_label("Personnummer").fill(personnummer)
+    await page.get_by_role("button", name="Logga in med BankID").click()
+    await page.wait_for_url("**/medborgare/ansokningar")
+    await page.goto(f"{eservice_url}/medborgare/ny")
+    await page.get_by_label("Saldo på bankkonto (kr)").fill("0")
+    submitted = time.monotonic()
+    await page.get_by_role("button", name="Skicka ansökan").click()
+    await page.wait_for_url("**/medborgare/ansokningar/*?tack=1")
+    return page, page.url.split("?")[0].rsplit("/", 1)[1], submitted
+
+
+async def wait_for_message(page, submitted: float, timeout: float = ANSWER_TIMEOUT_S) -> tuple[float | None, list[str]]:
+    """The citizen looks at their application until a message shows: (seconds since the press, the
+    messages), or (None, []) after `timeout`."""
+    messages = page.locator("#meddelanden tbody tr:not(.tom) .meddelandetext")
+    while time.monotonic() - submitted < timeout:
+        if await messages.count():
+            return time.monotonic() - submitted, await messages.all_inner_texts()
+        await asyncio.sleep(0.5)  # the citizen looks again
+        await page.reload()
+    return None, []
+
+
+async def file_and_wait(context, eservice_url: str, personnummer: str, timeout: float = ANSWER_TIMEOUT_S) -> Filing:
+    """One citizen: file a re-application, then watch it until the municipality's message shows."""
+    page, application_id, submitted = await file_reapplication(context, eservice_url, personnummer)
     try:
-        await page.goto(f"{eservice_url}/medborgare/logga-ut")
-        await page.get_by_label("Personnummer").fill(personnummer)
-        await page.get_by_role("button", name="Logga in med BankID").click()
-        await page.wait_for_url("**/medborgare/ansokningar")
-        await page.goto(f"{eservice_url}/medborgare/ny")
-        await page.get_by_label("Saldo på bankkonto (kr)").fill("0")
-        submitted = time.monotonic()
-        await page.get_by_role("button", name="Skicka ansökan").click()
-        await page.wait_for_url("**/medborgare/ansokningar/*?tack=1")
-        filing = Filing(application_id=page.url.split("?")[0].rsplit("/", 1)[1])
-        messages = page.locator("#meddelanden tbody tr:not(.tom) .meddelandetext")
-        while time.monotonic() - submitted < timeout:
-            if await messages.count():
-                filing.latency_s = time.monotonic() - submitted
-                filing.decided_by_robot = (await messages.first.inner_text()).startswith("Beslut om")
-                return filing
-            await asyncio.sleep(0.5)  # the citizen looks again
-            await page.reload()
-        return filing
+        latency, texts = await wait_for_message(page, submitted, timeout)
+        return Filing(application_id=application_id, latency_s=latency,
+                      decided_by_robot=bool(texts) and texts[0].startswith("Beslut om"))
     finally:
         await page.close()
 

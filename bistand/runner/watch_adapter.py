@@ -47,6 +47,9 @@ class WatchAdapter(QueueAdapter):
     def reserve_input(self) -> str:
         if self.role != "consumer":
             return super().reserve_input()
+        if self.first_call:
+            self.first_call = False
+            self._log_in_everywhere()
         while not self._stop.is_set() and time.monotonic() - self.started < self.rotate_after:
             self._queue_new_applications()
             try:
@@ -56,11 +59,26 @@ class WatchAdapter(QueueAdapter):
             except Exception as exc:  # noqa: BLE001 - the queue's database is away: wait, try again
                 self.pause = min(max(2 * self.pause, self.poll_seconds), MAX_PAUSE_SECONDS)
                 LOG.warning("work queue not reachable (%s); next try in %.0f s", type(exc).__name__, self.pause)
-            if self.first_call:  # let the suite log in to every system before the first wait
-                break
             self._stop.wait(self.pause or self.poll_seconds)
-        self.first_call = False
-        raise EmptyQueue("watch: no item due now, or the run ends (SIGTERM or rotation)")
+        raise EmptyQueue("watch run ends (SIGTERM or rotation)")
+
+    def _log_in_everywhere(self) -> None:
+        """Warm sessions before the first wait (the suite asks for its first item before its
+        login keyword runs); a refusal is left to that keyword to report."""
+        import asyncio
+
+        from bistand.bot.context import RunContext
+
+        ctx = RunContext.get()
+
+        async def all_logged_in() -> None:
+            pages = [await ctx.page(system) for system in ctx.settings.urls]
+            await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
+
+        try:
+            ctx.run(all_logged_in(), timeout=120)
+        except Exception as exc:  # noqa: BLE001 - the browser did not start: the suite reports it
+            LOG.warning("watch: log-in before the first wait failed (%s)", type(exc).__name__)
 
     def _queue_new_applications(self) -> None:
         """New applications of the e-service inbox into the queue (status Ny -> Under handläggning)."""

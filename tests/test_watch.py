@@ -1,0 +1,130 @@
+"""Watch mode end to end: real simulators, Chromium, Robot Framework, the citizen's own pages.
+
+Citizens file re-applications through the e-service's citizen form while `work --watch` runs in
+automated mode; each sees the decision notice on their application within 60 s. The watcher is
+killed (SIGKILL, the whole process group: runner, Robot Framework, browser) while it holds an
+item and started again: the item is taken over when its lease runs out, and every application
+ends with exactly one decision basis, one decision, one payment and one notice. SIGTERM stops the
+watcher cleanly (exit 0). No log holds a personnummer, a name or the notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bistand.bench.watch import file_reapplication, quiet_world, standard_applicants, wait_for_message
+from bistand.queue.store import open_queue
+from tests.bot_harness import bot_env, export, leaks, load_world, log_files, world_people
+from tests.simulator_process import ROOT, Simulators, free_base_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+ANSWER_WITHIN_S = 60
+
+
+def start_watcher(env: dict[str, str], name: str, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bistand", "work", "--watch", "2", "--mode", "automated"], cwd=ROOT,
+        env={**env, "BISTAND_RUNNER_ID": name}, stdout=log.open("w", encoding="utf-8"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_for_lease(url: str, owner: str, timeout: float = 120) -> str:
+    """The application id `owner` holds a lease on, as soon as it holds one."""
+    store = open_queue(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            held = [i.application_id for i in store.items("in_progress") if i.lease_owner == owner]
+            if held:
+                return held[0]
+            time.sleep(0.05)  # poll the queue
+    finally:
+        store.close()
+    raise AssertionError(f"{owner} never held a lease")
+
+
+def counts_per_application(data: dict, key: str) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for case in data["cases"]:
+        for entry in case[key]:
+            found[entry["application_id"]] = found.get(entry["application_id"], 0) + 1
+    return found
+
+
+def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each_once(
+        tmp_path, example_world_path, browser_session):
+    world = load_world(example_world_path)
+    applicants = standard_applicants(world)
+    assert len(applicants) >= 3
+    world_path = tmp_path / "world.json"
+    world_path.write_text(json.dumps(quiet_world(world), ensure_ascii=False), encoding="utf-8")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    env = bot_env(sims, tmp_path, "automated", BISTAND_LEASE_SECONDS="4")
+    queue_url = f"sqlite:///{tmp_path / 'bot-state' / 'queue.db'}"
+    url = sims.urls["eservice"]
+    first = start_watcher(env, "watcher-1", tmp_path / "watcher-1.log")
+    second = None
+    answers: dict[str, tuple[float | None, list[str]]] = {}
+
+    async def citizens() -> None:
+        contexts = [await browser_session.browser.new_context() for _ in range(3)]
+        try:
+            page, one, submitted = await file_reapplication(contexts[0], url, applicants[0])
+            answers[one] = await wait_for_message(page, submitted, ANSWER_WITHIN_S)
+            filed = [await file_reapplication(context, url, pnr)
+                     for context, pnr in zip(contexts[1:], applicants[1:3], strict=True)]
+            held = await asyncio.to_thread(wait_for_lease, queue_url, "watcher-1")  # inside an item now
+            os.killpg(first.pid, signal.SIGKILL)
+            await asyncio.to_thread(first.wait, 30)
+            nonlocal second
+            second = start_watcher(env, "watcher-2", tmp_path / "watcher-2.log")
+            for page, application_id, submitted in filed:
+                answers[application_id] = await wait_for_message(page, submitted, ANSWER_WITHIN_S)
+            answers["held"] = (None, [held])
+        finally:
+            for context in contexts:
+                await context.close()
+
+    try:
+        browser_session.run(citizens(), timeout=600)
+        second.send_signal(signal.SIGTERM)
+        stopped = second.wait(timeout=180)
+        data = export(sims)
+        store = open_queue(queue_url)
+        items = {item.application_id: item for item in store.items()}
+        store.close()
+    finally:
+        for watcher in (first, second):
+            if watcher is not None and watcher.poll() is None:
+                os.killpg(watcher.pid, signal.SIGKILL)
+        sims.stop()
+    held = answers.pop("held")[1][0]
+    output = (tmp_path / "watcher-2.log").read_text(encoding="utf-8")
+    assert stopped == 0, output[-3000:]
+    assert output.strip().splitlines()[-1].startswith("Watch stopped")
+    assert len(answers) == 3
+    for application_id, (latency, texts) in answers.items():
+        assert latency is not None and latency < ANSWER_WITHIN_S, (application_id, output[-3000:])
+        assert len(texts) == 1 and texts[0].startswith("Beslut om ekonomiskt bistånd"), application_id
+        assert "är beviljad" in texts[0] and "förvaltningsrätten" in texts[0], application_id
+    assert held in answers and items[held].claims == 2  # taken over after the kill
+    assert {i: item.state for i, item in items.items()} == {i: "done" for i in answers}
+    assert {i: entry["count"] for i, entry in data["latest_decision_basis"].items()} == {i: 1 for i in answers}
+    assert counts_per_application(data, "decisions") == {i: 1 for i in answers}
+    assert counts_per_application(data, "payments") == {i: 1 for i in answers}
+    numbers, names = world_people(world)
+    for path in log_files(tmp_path / "output") + [tmp_path / "watcher-1.log", tmp_path / "watcher-2.log"]:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not leaks(text, numbers, names), path
+        assert "förvaltningsrätten" not in text and "Det som saknas" not in text, path
