@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bistand.bench.watch import file_reapplication, quiet_world, standard_applicants, wait_for_message
@@ -128,3 +129,89 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not leaks(text, numbers, names), path
         assert "förvaltningsrätten" not in text and "Det som saknas" not in text, path
+
+
+def restart_postgres() -> None:
+    """`pg_ctl restart -m fast` on the project's cluster (tools/postgres.sh): every connection drops."""
+    data = (ROOT / "state" / "pg" / "data").resolve()
+    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
+    command = [str(pg_ctl), "-D", str(data), "-l", str(data.parent / "server.log"), "-w", "-t", "60", "-m", "fast",
+               "restart"]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+
+def set_fault(url: str, **body) -> None:
+    httpx.post(f"{url}/_sim/faults", json=body, timeout=10).raise_for_status()
+
+
+def wait_for_item(url: str, application_id: str, condition, timeout: float = 120):
+    store = open_queue(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            item = store.get(application_id)
+            if item is not None and condition(item):
+                return item
+            time.sleep(0.1)  # poll the queue
+    finally:
+        store.close()
+    raise AssertionError(f"{application_id} never reached the state the test waits for")
+
+
+def test_the_watcher_rides_out_a_portal_outage_and_a_postgresql_restart(
+        tmp_path, example_world_path, browser_session, postgres_database):
+    world = load_world(example_world_path)
+    applicants = standard_applicants(world)
+    world_path = tmp_path / "world.json"
+    world_path.write_text(json.dumps(quiet_world(world), ensure_ascii=False), encoding="utf-8")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port(),
+                      faults=True).start(reset=True)
+    env = bot_env(sims, tmp_path, "automated", BISTAND_QUEUE_URL=postgres_database, BISTAND_ATTEMPTS="2",
+                  BISTAND_RETRY_DELAYS="2,2,2", BISTAND_MAX_CONSECUTIVE_ERRORS="50")
+    url = sims.urls["eservice"]
+    watcher = start_watcher(env, "watcher-pg", tmp_path / "watcher.log")
+    answers: dict[str, tuple[float | None, list[str]]] = {}
+
+    async def citizens() -> None:
+        contexts = [await browser_session.browser.new_context() for _ in range(2)]
+        try:
+            set_fault(sims.urls["fk"], failure_rate=1)  # Försäkringskassan is down
+            page, outage, submitted = await file_reapplication(contexts[0], url, applicants[0])
+            await asyncio.to_thread(wait_for_item, postgres_database, outage, lambda item: item.failures >= 1)
+            httpx.delete(f"{sims.urls['fk']}/_sim/faults", timeout=10).raise_for_status()  # back again
+            answers[outage] = await wait_for_message(page, submitted, 120)
+            page, restart, submitted = await file_reapplication(contexts[1], url, applicants[1])
+            await asyncio.to_thread(wait_for_item, postgres_database, restart,
+                                    lambda item: item.state == "in_progress")
+            await asyncio.to_thread(restart_postgres)  # while the watcher holds the item
+            answers[restart] = await wait_for_message(page, submitted, 120)
+        finally:
+            for context in contexts:
+                await context.close()
+
+    try:
+        browser_session.run(citizens(), timeout=600)
+        watcher.send_signal(signal.SIGTERM)
+        stopped = watcher.wait(timeout=180)
+        data = export(sims)
+        store = open_queue(postgres_database)
+        items = {item.application_id: item for item in store.items()}
+        store.close()
+    finally:
+        if watcher.poll() is None:
+            os.killpg(watcher.pid, signal.SIGKILL)
+        sims.stop()
+    output = (tmp_path / "watcher.log").read_text(encoding="utf-8")
+    assert stopped == 0, output[-3000:]
+    assert len(answers) == 2
+    for application_id, (latency, texts) in answers.items():
+        assert latency is not None, (application_id, output[-3000:])
+        assert len(texts) == 1 and "är beviljad" in texts[0], application_id
+    outage, restart = answers
+    assert items[outage].failures >= 1 and items[outage].state == "done"  # retried on the queue's schedule
+    assert items[restart].state == "done"
+    assert {i: entry["count"] for i, entry in data["latest_decision_basis"].items()} == {i: 1 for i in answers}
+    assert counts_per_application(data, "decisions") == {i: 1 for i in answers}
+    assert counts_per_application(data, "payments") == {i: 1 for i in answers}
