@@ -32,8 +32,8 @@ MAX_PAUSE_SECONDS = 300.0
 
 class WatchAdapter(QueueAdapter):
     def __init__(self) -> None:
-        os.environ["BISTAND_QUEUE_UNTIL_EMPTY"] = "1"  # the wait for new items is ours (below)
         super().__init__()
+        self.until_empty = True  # the wait for new items is ours (below), not the QueueAdapter's
         self.poll_seconds = float(os.environ.get("BISTAND_WATCH_SECONDS") or self.settings.poll_seconds)
         self.rotate_after = float(os.environ.get("BISTAND_WATCH_ROTATE_MINUTES") or 60) * 60
         self.started = time.monotonic()
