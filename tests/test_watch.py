@@ -32,9 +32,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 ANSWER_WITHIN_S = 60
 
 
-def start_watcher(env: dict[str, str], name: str, log: Path) -> subprocess.Popen:
+def start_watcher(env: dict[str, str], name: str, log: Path, *options: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "bistand", "work", "--watch", "2", "--mode", "automated"], cwd=ROOT,
+        [sys.executable, "-m", "bistand", "work", "--watch", "2", "--mode", "automated", *options], cwd=ROOT,
         env={**env, "BISTAND_RUNNER_ID": name}, stdout=log.open("w", encoding="utf-8"), stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -53,6 +53,13 @@ def wait_for_lease(url: str, owner: str, timeout: float = 120) -> str:
     finally:
         store.close()
     raise AssertionError(f"{owner} never held a lease")
+
+
+def wait_for_line(log: Path, text: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline, f"never printed {text!r}"
+        time.sleep(0.1)  # poll the watcher's output
 
 
 def counts_per_application(data: dict, key: str) -> dict[str, int]:
@@ -89,7 +96,7 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
             os.killpg(first.pid, signal.SIGKILL)
             await asyncio.to_thread(first.wait, 30)
             nonlocal second
-            second = start_watcher(env, "watcher-2", tmp_path / "watcher-2.log")
+            second = start_watcher(env, "watcher-2", tmp_path / "watcher-2.log", "--rotate-items", "2")
             for page, application_id, submitted in filed:
                 answers[application_id] = await wait_for_message(page, submitted, ANSWER_WITHIN_S)
             answers["held"] = (None, [held])
@@ -99,6 +106,7 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
 
     try:
         browser_session.run(citizens(), timeout=600)
+        wait_for_line(tmp_path / "watcher-2.log", "Watch run 2:")  # rotated after its two items
         second.send_signal(signal.SIGTERM)
         stopped = second.wait(timeout=180)
         data = export(sims)
@@ -114,6 +122,10 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
     output = (tmp_path / "watcher-2.log").read_text(encoding="utf-8")
     assert stopped == 0, output[-3000:]
     assert output.strip().splitlines()[-1].startswith("Watch stopped")
+    runs = [Path(line.split(": ", 1)[1]) for line in output.splitlines() if line.startswith("Watch run ")]
+    assert len(runs) == 2 and runs[0] != runs[1]  # rotated after two items: a new run, its own evidence
+    first_run = json.loads((runs[0] / "run-summary.json").read_text(encoding="utf-8"))
+    assert first_run["items"] == 2 and (runs[0] / "output.xml").exists()
     assert len(answers) == 3
     for application_id, (latency, texts) in answers.items():
         assert latency is not None and latency < ANSWER_WITHIN_S, (application_id, output[-3000:])
