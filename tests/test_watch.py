@@ -11,6 +11,7 @@ watcher cleanly (exit 0). No log holds a personnummer, a name or the notice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -227,3 +228,40 @@ def test_the_watcher_rides_out_a_portal_outage_and_a_postgresql_restart(
     assert {i: entry["count"] for i, entry in data["latest_decision_basis"].items()} == {i: 1 for i in answers}
     assert counts_per_application(data, "decisions") == {i: 1 for i in answers}
     assert counts_per_application(data, "payments") == {i: 1 for i in answers}
+
+
+def alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return False
+
+
+def test_a_watcher_killed_alone_leaves_no_run_behind(tmp_path, example_world_path):
+    """Only the watcher gets SIGKILL (not its process group): its Robot Framework run gets SIGTERM
+    from the kernel, ends after its item (none here) and writes its summary; nothing is orphaned."""
+    from bistand.bench.processes import tree
+
+    world_path = tmp_path / "world.json"
+    world_path.write_text(json.dumps(quiet_world(load_world(example_world_path)), ensure_ascii=False),
+                          encoding="utf-8")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    log = tmp_path / "watcher.log"
+    watcher = start_watcher(bot_env(sims, tmp_path, "automated"), "watcher-alone", log)
+    try:
+        wait_for_line(log, "Browser:")
+        run_dir = Path(next(line for line in log.read_text(encoding="utf-8").splitlines()
+                            if line.startswith("Watch run 1:")).split(": ", 1)[1])
+        descendants = [pid for pid in tree(watcher.pid) if pid != watcher.pid]
+        assert descendants
+        os.kill(watcher.pid, signal.SIGKILL)
+        watcher.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in descendants):
+            assert time.monotonic() < deadline, "the watcher's run outlived it"
+            time.sleep(0.1)  # poll the processes
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(watcher.pid, signal.SIGKILL)
+        sims.stop()
+    assert json.loads((run_dir / "run-summary.json").read_text(encoding="utf-8"))["items"] == 0
