@@ -109,3 +109,54 @@ def test_the_notice_has_no_control_characters_or_trailing_blanks():
         assert all(line == line.rstrip() for line in text.split("\n"))
         assert not any(ord(ch) < 32 and ch != "\n" for ch in text)
         assert "\n\n\n" not in text
+
+
+class EServiceShowing:
+    """The e-service as the write-back sees it: the messages already on the application."""
+
+    def __init__(self, *texts: str) -> None:
+        from datetime import UTC, datetime
+
+        from bistand.pages.eservice import SentMessage
+
+        self.shown = [SentMessage(sent_at=datetime(2026, 11, 23, tzinfo=UTC), sender="handlaggare", text=t)
+                      for t in texts]
+        self.sent: list[str] = []
+
+    async def messages(self, application_id: str):
+        return list(self.shown)
+
+    async def municipality_name(self) -> str:
+        return "Älmhult"
+
+    async def send_message(self, application_id: str, text: str) -> None:
+        from datetime import UTC, datetime
+
+        from bistand.pages.eservice import SentMessage
+
+        self.sent.append(text)
+        self.shown.append(SentMessage(sent_at=datetime(2026, 11, 23, tzinfo=UTC), sender="handlaggare", text=text))
+
+
+def test_the_notice_is_sent_once_however_often_the_write_back_runs():
+    import asyncio
+
+    from bistand.bot.casework import tell_applicant
+
+    assessment = approved()
+    eservice = EServiceShowing("Hej! Vi har fått dina underlag.")
+    sent = [asyncio.run(tell_applicant(eservice, assessment.application_id, assessment, decided=True))
+            for _ in range(3)]
+    assert sent == [True, False, False]
+    assert eservice.sent == [render_notice(assessment, True, "Älmhult")]
+
+
+def test_a_caseworker_notice_already_sent_does_not_stop_the_decision_notice():
+    import asyncio
+
+    from bistand.bot.casework import tell_applicant
+
+    assessment = approved()
+    eservice = EServiceShowing(render_notice(assessment, False, "Älmhult"))
+    assert asyncio.run(tell_applicant(eservice, assessment.application_id, assessment, decided=True))
+    assert asyncio.run(tell_applicant(eservice, assessment.application_id, assessment, decided=False)) is False
