@@ -102,7 +102,8 @@ class WatchAdapter(QueueAdapter):
         try:
             queued = ctx.run(queue_inbox(), timeout=120)
         except Exception as exc:  # noqa: BLE001 - inbox away (portal outage): the next poll tries again
-            LOG.warning("e-service inbox not read (%s); next try in %.0f s", type(exc).__name__, self.poll_seconds)
+            LOG.warning("new applications not queued: the e-service or the queue did not answer (%s); "
+                        "next try in %.0f s", type(exc).__name__, self.poll_seconds)
             return
         if queued:
             LOG.info("queued %s from the inbox", plural(queued, "new application"))
