@@ -265,3 +265,4 @@ def test_a_watcher_killed_alone_leaves_no_run_behind(tmp_path, example_world_pat
             os.killpg(watcher.pid, signal.SIGKILL)
         sims.stop()
     assert json.loads((run_dir / "run-summary.json").read_text(encoding="utf-8"))["items"] == 0
+    assert "WARN" not in log.read_text(encoding="utf-8")  # an idle run that ends is no warning

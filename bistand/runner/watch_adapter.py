@@ -30,9 +30,23 @@ QUEUED_STATUS = "Under handläggning"
 MAX_PAUSE_SECONDS = 300.0
 
 
+class WatchRunEnds(EmptyQueue):
+    """No more items for this run: SIGTERM, or time to rotate."""
+
+
+class _RunEndIsNoWarning(logging.Filter):
+    """rpaframework warns when its first (automatic) item request finds none; for a watch run that
+    ended idle (rotation, SIGTERM) that is the normal end, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, WatchRunEnds) for arg in args)
+
+
 class WatchAdapter(QueueAdapter):
     def __init__(self) -> None:
         super().__init__()
+        logging.getLogger().addFilter(_RunEndIsNoWarning())
         self.until_empty = True  # the wait for new items is ours (below), not the QueueAdapter's
         self.poll_seconds = float(os.environ.get("BISTAND_WATCH_SECONDS") or self.settings.poll_seconds)
         self.rotate_after = float(os.environ.get("BISTAND_WATCH_ROTATE_MINUTES") or 60) * 60
@@ -60,7 +74,7 @@ class WatchAdapter(QueueAdapter):
                 self.pause = min(max(2 * self.pause, self.poll_seconds), MAX_PAUSE_SECONDS)
                 LOG.warning("work queue not reachable (%s); next try in %.0f s", type(exc).__name__, self.pause)
             self._stop.wait(self.pause or self.poll_seconds)
-        raise EmptyQueue("watch run ends (SIGTERM or rotation)")
+        raise WatchRunEnds("watch run ends (SIGTERM or rotation)")
 
     def _log_in_everywhere(self) -> None:
         """Warm sessions before the first wait (the suite asks for its first item before its
