@@ -15,6 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  run     produce, then work until no item is due (one runner)")
         print("  produce queue every new application of the e-service inbox")
         print("  work    one runner on the work queue [--until-empty] [--items N]")
+        print("          --watch N: answer at once, polling the inbox and the queue every N s (docs/operations.md)")
         print("  queue   status [--json] | retry ID|--all-parked | skip ID --reason TEXT")
         print("  replay  process the work items of one stored work-items.json")
         print("  demo    simulators up, run on the demo world, print paths, simulators down")

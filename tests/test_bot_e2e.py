@@ -190,11 +190,13 @@ def test_automated_mode_decides_standard_reapplications(tmp_path, example_world,
             assert status == "Beslutad", application_id
             assert len(messages) == 1, application_id
             word = "beviljad" if decision == "approve" else "avslagen"
-            assert word in messages[0] and "2026-12" in messages[0], application_id
+            assert word in messages[0] and "december 2026" in messages[0], application_id
+            assert "förvaltningsrätten" in messages[0] and "delegationsordning" in messages[0], application_id
             if decision == "approve":
                 assert f"{amount:,}".replace(",", " ") + " kr" in messages[0]
         else:
-            assert (status, messages) == ("Klar för beslut", []), application_id
+            assert status == "Klar för beslut" and len(messages) == 1, application_id
+            assert "En handläggare" in messages[0] and " kr" not in messages[0], application_id
 
 
 def test_each_run_keeps_its_own_evidence_and_each_item_is_a_task_in_its_log(support_run, example_world):

@@ -152,7 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here as JSON")
     parser.add_argument("--browser", choices=["headless-shell", "chromium"], default="headless-shell")
     parser.add_argument("--read", choices=["fetch", "render"], default="fetch")
+    parser.add_argument("--watch-latency", type=int, metavar="N", default=None,
+                        help="instead: N citizens file re-applications while a watcher runs (bistand/bench/watch.py)")
     args = parser.parse_args(argv)
+    if args.watch_latency is not None:
+        from bistand.bench.watch import main as watch_bench
+
+        return watch_bench(args.world, args.watch_latency, args.json)
     world = args.world.resolve()
     work = Path(tempfile.mkdtemp(prefix="bistand-bench-"))
     load_before = os.getloadavg()[0]

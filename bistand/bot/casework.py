@@ -160,22 +160,19 @@ def decided_by_bot(mode: Mode, bundle: CaseBundle, assessment) -> bool:
     )
 
 
-def applicant_message(assessment) -> str:
-    """The Swedish message the applicant gets in the e-service after an automated decision."""
-    if assessment.proposal is Proposal.APPROVE:
-        amount = f"{assessment.amount:,}".replace(",", " ")
-        return (
-            f"Hej! Din ansökan om ekonomiskt bistånd för {assessment.period} är beviljad med {amount} kr. "
-            "Pengarna betalas ut enligt utbetalningsordern. Beslutet är fattat automatiskt enligt "
-            "kommunens riktlinjer. Du kan begära att en handläggare prövar ärendet och du kan överklaga "
-            "beslutet till förvaltningsrätten inom tre veckor."
-        )
-    return (
-        f"Hej! Din ansökan om ekonomiskt bistånd för {assessment.period} är avslagen eftersom hushållets "
-        "inkomster täcker behovet enligt riksnormen och de skäliga kostnaderna. Beslutet är fattat "
-        "automatiskt enligt kommunens riktlinjer. Du kan begära att en handläggare prövar ärendet och du "
-        "kan överklaga beslutet till förvaltningsrätten inom tre veckor."
-    )
+async def tell_applicant(eservice, application_id: str, assessment, decided: bool) -> bool:
+    """Sends the decision notice (bistand.report.notice) unless the e-service already shows it.
+
+    The notice holds amounts: it goes to the applicant only, never to a log. Returns whether it
+    was sent now."""
+    from bistand.report.notice import already_sent, render_notice
+
+    sent = [m.text for m in await eservice.messages(application_id)]
+    if already_sent(sent, application_id, assessment.period, decided):
+        return False
+    municipality = await eservice.municipality_name()
+    await eservice.send_message(application_id, render_notice(assessment, decided, municipality))
+    return True
 
 
 async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
@@ -208,10 +205,14 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
             ))
             written.append("payment")
         if await eservice.status(app.application_id) != DECIDED_STATUS:
-            await eservice.send_message(app.application_id, applicant_message(assessment))
+            if await tell_applicant(eservice, app.application_id, assessment, decided=True):
+                written.append("notice")
             await eservice.set_status(app.application_id, DECIDED_STATUS)
             written.append("eservice_decided")
     else:
+        told = ctx.settings.mode is Mode.AUTOMATED  # instant answer: a caseworker will decide
+        if told and await tell_applicant(eservice, app.application_id, assessment, decided=False):
+            written.append("notice")
         await eservice.set_status(app.application_id, PROPOSAL_STATUS)  # idempotent; confirmed on the page
         written.append("eservice_ready")
     return written

@@ -223,6 +223,12 @@ class EServicePage(PortalPage):
         """The plain municipality name ('Höörby') from the e-service header."""
         return await self.parsed(await self.read("/inbox", "inkorgen"), parse_municipality)
 
+    async def municipality_name(self) -> str:
+        """As `municipality`, read once per page object (the name does not change during a run)."""
+        if not getattr(self, "_municipality", ""):
+            self._municipality = await self.municipality()
+        return self._municipality
+
     async def list_applications(self, status: str | None = "Ny") -> list[InboxRow]:
         """Every application in the inbox with this status (None: all), over every page."""
         if status is not None and status not in STATUSES:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bistand.bot.config import ROOT, configuration_problems, load_settings
 from bistand.queue import cli as queue_cli
+from bistand.runner.watch import add_watch_options, watch
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER, EXIT_PARKED = range(7)
 EXIT_CONFIG = 7
@@ -142,6 +143,7 @@ def main(command: str, argv: list[str]) -> int:
     parser.add_argument("--mode", choices=["support", "automated"], default=None)
     if command in ("run", "work"):
         parser.add_argument("--items", type=int, default=0, help="process at most N items (0: all)")
+        add_watch_options(parser)
     if command == "work":
         parser.add_argument("--until-empty", action="store_true",
                             help="stop when no item is due (default: keep polling for new items until SIGTERM)")
@@ -152,6 +154,10 @@ def main(command: str, argv: list[str]) -> int:
         parser.add_argument("--base-port", type=int, default=8400)
         parser.add_argument("--runners", type=int, default=1, help="runners working the queue at once")
     args = parser.parse_args(argv)
+    if command in ("run", "work") and args.watch is not None:  # watch mode: bistand.runner.watch
+        env = _base_env(args.mode)
+        return EXIT_CONFIG if _configuration_refused(env) else watch(env, args.watch, args.rotate_items,
+                                                                     args.rotate_minutes)
     if command == "run":
         return run(args.mode, args.items)
     if command == "produce":

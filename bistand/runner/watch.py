@@ -1,0 +1,142 @@
+"""`python -m bistand work --watch N`: one runner as a 24/7 service that answers at once.
+
+Älmhult's model: an applicant files a re-application in the e-service and gets the decision
+notice there within a minute. The watcher keeps one Robot Framework consumer run alive (one
+browser, every system logged in once); that run's work-item adapter
+(bistand.runner.watch_adapter) queues what is new in the inbox every N seconds and claims from
+the queue, so no producer run and no browser start is paid per poll.
+
+Runs are rotated so that no output.xml grows for ever: a new run, with its own evidence folder
+under output/runs/, after `--rotate-items` items (default 100) or `--rotate-minutes` minutes
+(default 60). A run that ends badly (the browser could not start, too many system errors in a
+row, the queue database away) is followed by a pause that grows from N seconds up to five
+minutes; items wait in the queue meanwhile and are retried on the queue's schedule.
+
+SIGTERM (or Ctrl-C): the item in hand is finished, the run writes its summary, and the watcher
+exits 0. Exit codes: 0 stopped on request, 2 usage, 7 configuration error before start; a crash
+of the watcher itself exits 1 (systemd's Restart=on-failure then starts it again; the item it
+held returns to the queue when its lease runs out). See docs/operations.md, "Watch mode".
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bistand.bot.config import ROOT
+from bistand.queue import cli as queue_cli
+
+ADAPTER = "bistand.runner.watch_adapter.WatchAdapter"
+MAX_PAUSE_SECONDS = 300.0
+EXIT_OK, EXIT_USAGE = 0, 2
+PR_SET_PDEATHSIG = 1
+
+
+def _end_with_parent() -> None:
+    """In the consumer run (Linux): SIGTERM when the watcher dies, so no orphan run goes on alone."""
+    with contextlib.suppress(OSError):  # not glibc Linux: the run still ends at its next rotation
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Watcher:
+    """The loop of consumer runs; `stop()` (SIGTERM) ends it after the item in hand."""
+
+    def __init__(self, env: dict[str, str], seconds: float, rotate_items: int, rotate_minutes: float) -> None:
+        self.env = env
+        self.seconds = seconds
+        self.rotate_items = rotate_items
+        self.rotate_minutes = rotate_minutes
+        self.stopping = threading.Event()
+        self.process: subprocess.Popen | None = None
+        self.runs = 0
+
+    def stop(self, *_args) -> None:
+        self.stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # the run finishes its item, then ends
+
+    def run_env(self, run_dir: Path) -> dict[str, str]:
+        env = queue_cli.queue_env(self.env, "consumer", until_empty=True)
+        if not env.get("RC_WORKSPACE_ID"):
+            env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
+        env.update({
+            "BISTAND_RUN_DIR": str(run_dir), "BISTAND_TOTAL_ITEMS": "0",
+            "BISTAND_WATCH_SECONDS": str(self.seconds),
+            "BISTAND_WATCH_ROTATE_MINUTES": str(self.rotate_minutes),
+        })
+        return env
+
+    def consumer_run(self, run_dir: Path) -> int:
+        """One Robot Framework consumer run; returns its exit code."""
+        cmd = [
+            sys.executable, "-m", "robot", "--outputdir", str(run_dir), "--report", "NONE",
+            "--console", "quiet", "--loglevel", "INFO", "--logtitle", "bistand watch",
+            "--pythonpath", str(ROOT), "--pythonpath", str(ROOT / "keywords"),
+            "--variable", f"ITEMS_LIMIT:{self.rotate_items}", str(ROOT / "tasks" / "consumer.robot"),
+        ]
+        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.run_env(run_dir), preexec_fn=_end_with_parent)
+        if self.stopping.is_set():  # SIGTERM came while the run was starting
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait()
+        finally:
+            self.process = None
+
+    def loop(self) -> int:
+        pause = 0.0
+        runner = self.env["BISTAND_RUNNER_ID"]
+        while not self.stopping.is_set():
+            run_dir = queue_cli.new_run_dir(self.env, runner)
+            self.runs += 1
+            print(f"Watch run {self.runs}: {run_dir}", flush=True)
+            started = time.monotonic()
+            code = self.consumer_run(run_dir)
+            verdict = queue_cli.verdict_of(run_dir)
+            if self.stopping.is_set():
+                break
+            healthy = code == 0 and verdict != queue_cli.EXIT_STOPPED
+            if healthy or time.monotonic() - started > MAX_PAUSE_SECONDS:
+                pause = 0.0  # a long run that ended badly starts the back-off afresh
+            if not healthy:
+                pause = min(max(2 * pause, self.seconds), MAX_PAUSE_SECONDS)
+                print(f"Watch run ended badly (robot exit {code}): next run in {pause:.0f} s; "
+                      f"see {run_dir / 'log.html'}", flush=True)
+                self.stopping.wait(pause)
+        print("Watch stopped: the item in hand was finished; unfinished items stay in the queue", flush=True)
+        return EXIT_OK
+
+
+def add_watch_options(parser: argparse.ArgumentParser) -> None:
+    """`--watch N [--rotate-items N] [--rotate-minutes M]` for `run` and `work`."""
+    parser.add_argument("--watch", type=float, metavar="SECONDS", default=None,
+                        help="keep polling the inbox and the queue every SECONDS until SIGTERM (watch mode)")
+    parser.add_argument("--rotate-items", type=int, default=100, metavar="N",
+                        help="watch mode: a new run (own log and evidence) after N items (default 100)")
+    parser.add_argument("--rotate-minutes", type=float, default=60, metavar="M",
+                        help="watch mode: a new run after M minutes (default 60)")
+
+
+def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_minutes: float = 60) -> int:
+    """Runs until SIGTERM or Ctrl-C; see the module docstring for the exit codes."""
+    if seconds <= 0 or rotate_items < 0 or rotate_minutes <= 0:
+        print("--watch, --rotate-items and --rotate-minutes must be positive", flush=True)
+        return EXIT_USAGE
+    env = dict(env)
+    env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
+    watcher = Watcher(env, seconds, rotate_items, rotate_minutes)
+    previous = {sig: signal.signal(sig, watcher.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        print(f"Watching the e-service inbox and the work queue every {seconds:g} s "
+              f"(runner {env['BISTAND_RUNNER_ID']}); stop with SIGTERM", flush=True)
+        return watcher.loop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

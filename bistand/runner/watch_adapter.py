@@ -1,0 +1,123 @@
+"""The consumer's work items in watch mode: the queue, and the e-service inbox when it is empty.
+
+`RPA_WORKITEMS_ADAPTER=bistand.runner.watch_adapter.WatchAdapter` (set by `python -m bistand work
+--watch N`). One long-lived consumer run keeps its browser and its logins warm: whenever it asks
+for the next item it first queues what is new in the inbox (at most every N seconds; the same
+payload and status change as the producer suite), then claims from the queue as the
+QueueAdapter does. With nothing due it waits N seconds and looks again.
+
+It ends the run (no more items) on SIGTERM, once the item in hand is finished, or when the run is
+old enough to be rotated (`BISTAND_WATCH_ROTATE_MINUTES`); the watcher then starts the next run
+with its own evidence folder. A queue database that does not answer (a PostgreSQL restart) or an
+inbox that does not answer (a portal outage) is logged without personal data and tried again
+later with a growing pause; items wait in the queue meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+from RPA.Robocorp.WorkItems import EmptyQueue
+
+from bistand.queue.adapter import QueueAdapter
+from bistand.report.plural import plural
+
+LOG = logging.getLogger(__name__)
+QUEUED_STATUS = "Under handläggning"
+MAX_PAUSE_SECONDS = 300.0
+
+
+class WatchRunEnds(EmptyQueue):
+    """No more items for this run: SIGTERM, or time to rotate."""
+
+
+class _RunEndIsNoWarning(logging.Filter):
+    """rpaframework warns when its first (automatic) item request finds none; for a watch run that
+    ended idle (rotation, SIGTERM) that is the normal end, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(isinstance(arg, WatchRunEnds) for arg in args)
+
+
+class WatchAdapter(QueueAdapter):
+    def __init__(self) -> None:
+        super().__init__()
+        logging.getLogger().addFilter(_RunEndIsNoWarning())
+        self.until_empty = True  # the wait for new items is ours (below), not the QueueAdapter's
+        self.poll_seconds = float(os.environ.get("BISTAND_WATCH_SECONDS") or self.settings.poll_seconds)
+        self.rotate_after = float(os.environ.get("BISTAND_WATCH_ROTATE_MINUTES") or 60) * 60
+        self.started = time.monotonic()
+        self.last_inbox_poll = float("-inf")
+        self.first_call = True
+        self.pause = 0.0
+        if self.role == "consumer":  # the watcher's SIGTERM, or Ctrl-C in a terminal: finish the item
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self._stop.set())
+
+    def reserve_input(self) -> str:
+        if self.role != "consumer":
+            return super().reserve_input()
+        if self.first_call:
+            self.first_call = False
+            self._log_in_everywhere()
+        while not self._stop.is_set() and time.monotonic() - self.started < self.rotate_after:
+            self._queue_new_applications()
+            try:
+                return super().reserve_input()  # claims a due item; waits out others' leases
+            except EmptyQueue:
+                self.pause = 0.0
+            except Exception as exc:  # noqa: BLE001 - the queue's database is away: wait, try again
+                self.pause = min(max(2 * self.pause, self.poll_seconds), MAX_PAUSE_SECONDS)
+                LOG.warning("work queue not reachable (%s); next try in %.0f s", type(exc).__name__, self.pause)
+            self._stop.wait(self.pause or self.poll_seconds)
+        raise WatchRunEnds("watch run ends (SIGTERM or rotation)")
+
+    def _log_in_everywhere(self) -> None:
+        """Warm sessions before the first wait (the suite asks for its first item before its
+        login keyword runs); a refusal is left to that keyword to report."""
+        import asyncio
+
+        from bistand.bot.context import RunContext
+
+        ctx = RunContext.get()
+
+        async def all_logged_in() -> None:
+            pages = [await ctx.page(system) for system in ctx.settings.urls]
+            await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
+
+        try:
+            ctx.run(all_logged_in(), timeout=120)
+        except Exception as exc:  # noqa: BLE001 - the browser did not start: the suite reports it
+            LOG.warning("watch: log-in before the first wait failed (%s)", type(exc).__name__)
+
+    def _queue_new_applications(self) -> None:
+        """New applications of the e-service inbox into the queue (status Ny -> Under handläggning)."""
+        if time.monotonic() - self.last_inbox_poll < self.poll_seconds:
+            return
+        self.last_inbox_poll = time.monotonic()
+        from bistand.bot.context import RunContext
+
+        ctx = RunContext.get()
+
+        async def queue_inbox() -> int:
+            eservice = await ctx.page("eservice")
+            rows = await eservice.list_applications("Ny")
+            for row in rows:
+                payload = {"application_id": row.application_id, "case_number": row.case_number,
+                           "period": row.period}
+                self.store.add(row.application_id, payload)  # once, ever: the id is the key
+                await eservice.set_status(row.application_id, QUEUED_STATUS)
+            return len(rows)
+
+        try:
+            queued = ctx.run(queue_inbox(), timeout=120)
+        except Exception as exc:  # noqa: BLE001 - inbox away (portal outage): the next poll tries again
+            LOG.warning("new applications not queued: the e-service or the queue did not answer (%s); "
+                        "next try in %.0f s", type(exc).__name__, self.poll_seconds)
+            return
+        if queued:
+            LOG.info("queued %s from the inbox", plural(queued, "new application"))
