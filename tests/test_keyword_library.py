@@ -27,6 +27,9 @@ def test_components_share_the_context_they_were_given_and_faces_do_not_share():
 
 def test_no_module_level_run_state_is_left():
     assert not hasattr(RunContext, "get") and not hasattr(RunContext, "_current")
+    callers = [str(path.relative_to(ROOT)) for path in (ROOT / "bistand").rglob("*.py")
+               if "RunContext.get(" in path.read_text(encoding="utf-8")]
+    assert callers == []  # the context comes from the library that built it
     module_state = [name for name, value in vars(context_module).items()
                     if isinstance(value, RunContext)]
     assert module_state == []

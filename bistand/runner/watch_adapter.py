@@ -43,6 +43,14 @@ class _RunEndIsNoWarning(logging.Filter):
         return not any(isinstance(arg, WatchRunEnds) for arg in args)
 
 
+def run_context():
+    """The run's context, as the suite's keyword library built it (bistand.bot.keywords): the
+    adapter shares its browser and logins rather than holding state of its own."""
+    from robot.libraries.BuiltIn import BuiltIn
+
+    return BuiltIn().get_library_instance("bistand.bot.keywords.Bistand").ctx
+
+
 class WatchAdapter(QueueAdapter):
     def __init__(self) -> None:
         super().__init__()
@@ -81,9 +89,7 @@ class WatchAdapter(QueueAdapter):
         login keyword runs); a refusal is left to that keyword to report."""
         import asyncio
 
-        from bistand.bot.context import RunContext
-
-        ctx = RunContext.get()
+        ctx = run_context()
 
         async def all_logged_in() -> None:
             pages = [await ctx.page(system) for system in ctx.settings.urls]
@@ -99,9 +105,7 @@ class WatchAdapter(QueueAdapter):
         if time.monotonic() - self.last_inbox_poll < self.poll_seconds:
             return
         self.last_inbox_poll = time.monotonic()
-        from bistand.bot.context import RunContext
-
-        ctx = RunContext.get()
+        ctx = run_context()
 
         async def queue_inbox() -> int:
             eservice = await ctx.page("eservice")
