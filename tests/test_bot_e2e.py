@@ -228,3 +228,13 @@ def test_several_applications_are_in_flight_and_each_is_still_a_task_of_its_own(
     assert len(tasks) == 20
     assert len(ahead) >= len(tasks) - 1  # all but the first item, which nothing was ahead of
     assert ahead <= set(tasks)
+
+
+def test_every_application_has_its_report_in_text_html_and_a_whole_pdf(support_run, example_world):
+    """The PDF prints while the decision basis is written; the item is done only once it is."""
+    reports = support_run["work"] / "output" / "reports"
+    for application_id in example_world["expected"]:
+        pdf = (reports / f"{application_id}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF"), application_id
+        assert (reports / f"{application_id}.txt").stat().st_size > 0
+        assert (reports / f"{application_id}.html").stat().st_size > 0

@@ -60,6 +60,8 @@ class ItemWork:
     assessment: Any = None
     overview: Any = None
     report_paths: dict[str, Path] = field(default_factory=dict)
+    printing: Any = None
+    """The PDF being printed while the writes go on (an asyncio task on the browser loop)."""
     report_text: str = ""
     written: list[str] = field(default_factory=list)
     ahead: Any = None

@@ -70,7 +70,9 @@ async def assess_step(ctx: RunContext, work: ItemWork) -> None:
 
 async def report_step(ctx: RunContext, work: ItemWork) -> None:
     """Plain text (for the case-management system), HTML and PDF under output/reports/. The text
-    and HTML are rendered off the loop so other applications' page work goes on meanwhile."""
+    and HTML are rendered off the loop so other applications' page work goes on meanwhile; the
+    PDF (for the caseworker, not needed by any write) prints while the writes go on, and the
+    write step waits for it, so an application is never done without its PDF."""
     out = ctx.settings.reports_dir
     guideline = ctx.settings.guideline
     paths = {kind: out / f"{work.application_id}.{kind}" for kind in ("txt", "html", "pdf")}
@@ -84,8 +86,18 @@ async def report_step(ctx: RunContext, work: ItemWork) -> None:
         return text, html
 
     text, html = await asyncio.to_thread(render_and_write)
-    await write_pdf(html, paths["pdf"], ctx.browser())
+    if work.printing is not None:
+        work.printing.cancel()  # a retry's report replaces the last try's
+    work.printing = asyncio.create_task(write_pdf(html, paths["pdf"], ctx.browser()))
+    work.printing.add_done_callback(_retrieve)
     work.report_paths, work.report_text = paths, text
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """A PDF task's error is raised where the write step awaits it; one left behind by a failed try
+    is retrieved here, so it is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def register_step(ctx: RunContext, work: ItemWork) -> None:
@@ -106,6 +118,8 @@ async def write_step(ctx: RunContext, work: ItemWork) -> None:
     """The decision basis through the web client (once per application id); the decision in
     automated mode; the e-service status. (The desktop client is driven by its keyword.)"""
     work.written = [*work.written, *await casework.write_back(ctx, work, work.report_text)]
+    if work.printing is not None:
+        await work.printing
 
 
 STEP_FUNCTIONS: dict[str, Callable[[RunContext, ItemWork], Awaitable[None]]] = {

@@ -23,7 +23,9 @@ class AssessmentKeywords:
 
     @keyword
     def write_report_files(self, work: ItemWork) -> None:
-        """Plain text (for the case-management system), HTML and PDF under output/reports/."""
+        """Plain text (for the case-management system), HTML and PDF under output/reports/ (the
+        PDF prints while the decision basis is written; Write Decision Basis waits for it)."""
         self.ctx.run_step(work, "report")
         paths = work.report_paths
-        logger.info(f"{work.application_id}: report written to {paths['html'].name}, {paths['pdf'].name}")
+        logger.info(f"{work.application_id}: report written to {paths['txt'].name}, {paths['html'].name}; "
+                    f"{paths['pdf'].name} printing (done before the item is)")
