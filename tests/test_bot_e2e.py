@@ -31,7 +31,7 @@ def support_run(tmp_path_factory, example_world_path):
     """One support-mode run on a fresh example world, then a second run (idempotence)."""
     work = tmp_path_factory.mktemp("bot-support")
     sims = Simulators(world=example_world_path, state_dir=work / "sims", base_port=free_base_port()).start(reset=True)
-    env = bot_env(sims, work, "support")
+    env = bot_env(sims, work, "support", BISTAND_IN_FLIGHT="2")  # the in-flight path, checked end to end
     first = run_bot(env, "run")
     after_first = export(sims)
     summary_path = work / "output" / "latest" / "run-summary.json"

@@ -72,9 +72,10 @@ class Settings(BaseModel):
 
 
 def default_in_flight() -> int:
-    """One application per core, at least two: a runner keeps every core busy while one
-    application waits on a portal (measured in README, Performance)."""
-    return max(2, min(os.cpu_count() or 1, 4))
+    """One application in flight per two cores: one application already keeps about one and a half
+    cores busy (its renderer, the browser, the Playwright driver and Python work side by side), so
+    a second one on two cores only queues behind it (measured in README, Performance)."""
+    return max(1, min((os.cpu_count() or 1) // 2, 4))
 
 
 _ENV = {
