@@ -132,11 +132,19 @@ class RunContext:
         work.ahead = self.browser().submit(prepare_ahead(self, work, steps_ahead(self)))
 
     def drop_ahead(self, application_id: str) -> None:
-        """Stops an application prepared ahead that the suite will not reach (the run ends)."""
+        """Lets an application prepared ahead that the suite will not reach (the run ends) finish
+        its steps before it goes back to the queue: a write cancelled half-way could still reach
+        the portal after another runner has checked for it. Its steps fail fast on a portal that
+        is down (the page timeout); only one still running after that is cancelled."""
         work = self.items.pop(application_id, None)
         if work is None or work.ahead is None or self.session is None:
             return
-        work.ahead.cancel()
+        try:
+            work.ahead.result(timeout=2 * self.settings.page_timeout_ms / 1000 + 5)
+        except concurrent.futures.TimeoutError:
+            work.ahead.cancel()
+        except BaseException as exc:  # noqa: BLE001 - its error is the next runner's to meet
+            logger.debug(f"{application_id} ahead ended with {type(exc).__name__}")
 
         async def settled() -> None:
             for result in work.ahead_steps.values():
