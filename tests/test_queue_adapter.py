@@ -136,3 +136,41 @@ def test_items_taken_ahead_come_first_stay_leased_and_go_back_untouched(queue_en
     adapter.release_input("ANS-2026-000002", State.DONE)
     assert adapter.reserve_ahead(3) == []  # nothing due: never waits
     store.close()
+
+
+def test_a_stop_signal_robot_framework_took_before_the_adapter_existed_ends_the_wait(queue_env, monkeypatch):
+    """SIGTERM while a run starts reaches Robot Framework's handler, not the adapter's: the adapter
+    must still end the run instead of polling for new items until rotation."""
+    import signal
+
+    from robot.running.signalhandler import STOP_SIGNAL_MONITOR
+
+    from bistand.runner.watch_adapter import WatchAdapter
+
+    monkeypatch.setenv("BISTAND_QUEUE_UNTIL_EMPTY", "0")
+    monkeypatch.setenv("BISTAND_QUEUE_POLL_SECONDS", "0.05")
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    monkeypatch.setattr(STOP_SIGNAL_MONITOR, "_signal_count", 1)
+    try:
+        for adapter_class in (QueueAdapter, WatchAdapter):
+            adapter = adapter_class()
+            adapter.first_call = False  # a watch adapter would log in first (no browser here)
+            outcome: list[BaseException] = []
+
+            def reserve(adapter=adapter, outcome=outcome) -> None:
+                try:
+                    adapter.reserve_input()
+                except BaseException as exc:  # noqa: BLE001 - what ended the wait is the result
+                    outcome.append(exc)
+
+            waiter = threading.Thread(target=reserve, daemon=True)
+            waiter.start()
+            waiter.join(timeout=10)
+            adapter._stop.set()  # never leave a polling thread behind
+            assert not waiter.is_alive(), f"{adapter_class.__name__} kept waiting for items"
+            assert isinstance(outcome[0], EmptyQueue)
+        monkeypatch.setattr(STOP_SIGNAL_MONITOR, "_signal_count", 0)
+        assert not QueueAdapter()._stop.is_set()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)

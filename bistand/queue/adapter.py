@@ -35,6 +35,17 @@ TRIGGER_ID = "producer-trigger"
 LOG = logging.getLogger(__name__)
 
 
+def robot_was_asked_to_stop() -> bool:
+    """True when a SIGTERM/SIGINT reached Robot Framework's own handler before this adapter took
+    the signals over (the signal came while the run was starting): the run is to end, so the
+    adapter must not wait for new items. Reads Robot Framework's stop-signal monitor."""
+    try:
+        from robot.running.signalhandler import STOP_SIGNAL_MONITOR
+    except ImportError:
+        return False
+    return getattr(STOP_SIGNAL_MONITOR, "_signal_count", 0) > 0
+
+
 class QueueAdapter(BaseAdapter):
     def __init__(self) -> None:
         self.settings = load_queue_settings()
@@ -54,6 +65,8 @@ class QueueAdapter(BaseAdapter):
         self._stop = threading.Event()
         if self.role == "consumer" and not self.until_empty:
             signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        if robot_was_asked_to_stop():
+            self._stop.set()
 
     # -- inputs --------------------------------------------------------------------------
     def reserve_input(self) -> str:

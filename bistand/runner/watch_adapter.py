@@ -22,7 +22,7 @@ import time
 
 from RPA.Robocorp.WorkItems import EmptyQueue
 
-from bistand.queue.adapter import QueueAdapter
+from bistand.queue.adapter import QueueAdapter, robot_was_asked_to_stop
 from bistand.report.plural import plural
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class WatchAdapter(QueueAdapter):
         if self.role == "consumer":  # the watcher's SIGTERM, or Ctrl-C in a terminal: finish the item
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self._stop.set())
+            if robot_was_asked_to_stop():  # the signal came while the run was starting
+                self._stop.set()
 
     def reserve_input(self) -> str:
         if self.role != "consumer":
