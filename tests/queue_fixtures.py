@@ -4,10 +4,12 @@ project's own PostgreSQL cluster (started by tools/postgres.sh, the script `make
 from __future__ import annotations
 
 import subprocess
+import time
 import uuid
 
 import pytest
 
+from bistand.queue.store import open_queue
 from tests.simulator_process import ROOT
 
 
@@ -43,3 +45,18 @@ def queue_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'queue.db'}"
     return request.getfixturevalue("postgres_database")
+
+
+def wait_for_lease(url: str, owner: str, timeout: float = 300) -> str:
+    """The application id `owner` holds a lease on, as soon as it holds one."""
+    store = open_queue(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            held = [i.application_id for i in store.items("in_progress") if i.lease_owner == owner]
+            if held:
+                return held[0]
+            time.sleep(0.05)  # poll the queue
+    finally:
+        store.close()
+    raise AssertionError(f"{owner} never held a lease")

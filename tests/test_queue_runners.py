@@ -22,6 +22,7 @@ import pytest
 
 from bistand.queue.store import open_queue
 from tests.bot_harness import bot_env, export, load_world, run_bot, subset_world
+from tests.queue_fixtures import wait_for_lease
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -92,19 +93,6 @@ def start_runner(env: dict[str, str], name: str) -> subprocess.Popen:
     )
 
 
-def wait_for_lease(url: str, owner: str, timeout: float = 300) -> str:
-    """The application id `owner` holds a lease on, as soon as it holds one."""
-    store = open_queue(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            held = [i.application_id for i in store.items("in_progress") if i.lease_owner == owner]
-            if held:
-                return held[0]
-            time.sleep(0.1)  # poll the queue
-    finally:
-        store.close()
-    raise AssertionError(f"{owner} never held a lease")
 
 
 def test_a_runner_killed_while_it_holds_a_lease_is_taken_over_with_one_decision_basis(

@@ -26,6 +26,7 @@ import pytest
 from bistand.bench.watch import file_reapplication, quiet_world, standard_applicants, wait_for_message
 from bistand.queue.store import open_queue
 from tests.bot_harness import bot_env, export, leaks, load_world, log_files, world_people
+from tests.queue_fixtures import wait_for_lease
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -41,19 +42,6 @@ def start_watcher(env: dict[str, str], name: str, log: Path, *options: str) -> s
     )
 
 
-def wait_for_lease(url: str, owner: str, timeout: float = 120) -> str:
-    """The application id `owner` holds a lease on, as soon as it holds one."""
-    store = open_queue(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            held = [i.application_id for i in store.items("in_progress") if i.lease_owner == owner]
-            if held:
-                return held[0]
-            time.sleep(0.05)  # poll the queue
-    finally:
-        store.close()
-    raise AssertionError(f"{owner} never held a lease")
 
 
 def wait_for_line(log: Path, text: str, timeout: float = 120) -> None:
