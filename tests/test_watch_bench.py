@@ -47,3 +47,23 @@ def test_a_watch_interval_that_is_not_positive_is_a_usage_error(capsys):
     assert watch({"BISTAND_RUNNER_ID": "t"}, 0) == 2
     assert watch({"BISTAND_RUNNER_ID": "t"}, 10, rotate_minutes=0) == 2
     assert "must be positive" in capsys.readouterr().out
+
+
+def test_a_measuring_window_needs_the_watcher_up_throughout():
+    import subprocess
+    import sys
+
+    import pytest
+
+    from bistand.bench.watch import stay_up
+
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        stay_up(alive, 0.3)  # still running after the window: fine
+        assert alive.poll() is None
+    finally:
+        alive.kill()
+        alive.wait()
+    gone = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(SystemExit, match="code 3"):
+        stay_up(gone, 30)

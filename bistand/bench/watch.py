@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
 from bistand.bench.processes import tree_cpu
 from bistand.bot.config import ROOT
 
@@ -79,14 +81,21 @@ def start_watcher(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 def wait_until_idle(watcher: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     """The watcher's browser is up and logged in when its CPU use settles (< 0.3 s in 3 s)."""
-    deadline = time.monotonic() + timeout
-    while "Browser:" not in log.read_text(encoding="utf-8"):
-        if watcher.poll() is not None or time.monotonic() > deadline:
+    started = time.monotonic()
+
+    def up() -> bool:
+        if watcher.poll() is not None:
             raise SystemExit("the watcher did not start:\n" + log.read_text(encoding="utf-8")[-3000:])
-        time.sleep(0.2)  # poll the watcher's output
+        return "Browser:" in log.read_text(encoding="utf-8")
+
+    try:  # its log is a file another process writes: looked at every 0.2 s (tenacity)
+        Retrying(retry=retry_if_result(lambda seen: not seen), wait=wait_fixed(0.2),
+                 stop=stop_after_delay(timeout), reraise=True)(up)
+    except RetryError:
+        raise SystemExit("the watcher did not start:\n" + log.read_text(encoding="utf-8")[-3000:]) from None
     before = sum(tree_cpu(watcher.pid).values())
-    while time.monotonic() < deadline:
-        time.sleep(3)  # a measuring window
+    while time.monotonic() - started < timeout:
+        stay_up(watcher, 3)
         now = sum(tree_cpu(watcher.pid).values())
         if now - before < 0.3:
             return
@@ -94,10 +103,19 @@ def wait_until_idle(watcher: subprocess.Popen, log: Path, timeout: float = 180) 
     raise SystemExit("the watcher never became idle")
 
 
+def stay_up(watcher: subprocess.Popen, seconds: float) -> None:
+    """A measuring window: waits on the watcher for `seconds`; it must not exit meanwhile."""
+    try:
+        watcher.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return
+    raise SystemExit(f"the watcher exited (code {watcher.returncode}) while it was being measured")
+
+
 def idle_cpu_per_minute(watcher: subprocess.Popen, window: float = IDLE_WINDOW_S) -> float:
     """CPU seconds the whole watcher (runner, Robot Framework, browser) uses per idle minute."""
     before = sum(tree_cpu(watcher.pid).values())
-    time.sleep(window)  # the window being measured
+    stay_up(watcher, window)
     return (sum(tree_cpu(watcher.pid).values()) - before) * 60 / window
 
 
