@@ -22,11 +22,11 @@ import time
 
 from RPA.Robocorp.WorkItems import EmptyQueue
 
+from bistand.bot.inbox import mark_queued, new_applications
 from bistand.queue.adapter import QueueAdapter, robot_was_asked_to_stop
 from bistand.report.plural import plural
 
 LOG = logging.getLogger(__name__)
-QUEUED_STATUS = "Under handläggning"
 MAX_PAUSE_SECONDS = 300.0
 
 
@@ -109,18 +109,14 @@ class WatchAdapter(QueueAdapter):
         self.last_inbox_poll = time.monotonic()
         ctx = run_context()
 
-        async def queue_inbox() -> int:
-            eservice = await ctx.page("eservice")
-            rows = await eservice.list_applications("Ny")
-            for row in rows:
-                payload = {"application_id": row.application_id, "case_number": row.case_number,
-                           "period": row.period}
-                self.store.add(row.application_id, payload)  # once, ever: the id is the key
-                await eservice.set_status(row.application_id, QUEUED_STATUS)
-            return len(rows)
-
         try:
-            queued = ctx.run(queue_inbox(), timeout=120)
+            found = ctx.run(new_applications(ctx), timeout=120)
+            for application in found:  # queued before marked: a crash in between loses nothing
+                self.store.add(application.application_id, application.work_item_variables)  # once, ever
+            failed = ctx.run(mark_queued(ctx, [a.application_id for a in found]), timeout=120) if found else []
+            if failed:
+                raise failed[0][1]
+            queued = len(found)
         except Exception as exc:  # noqa: BLE001 - inbox away (portal outage): the next poll tries again
             LOG.warning("new applications not queued: the e-service or the queue did not answer (%s); "
                         "next try in %.0f s", type(exc).__name__, self.poll_seconds)

@@ -1,0 +1,44 @@
+"""The e-service inbox as the producer sees it: new applications, and marking them queued.
+
+Shared by the producer suite's keywords and the watch adapter, which queues new applications
+itself between items (bistand/runner/watch_adapter.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from pydantic import BaseModel
+
+from bistand.bot.context import RunContext
+
+QUEUED_STATUS = "Under handläggning"
+
+
+class NewApplication(BaseModel):
+    """An application to queue: what a work item carries, and nothing personal."""
+
+    application_id: str
+    case_number: str
+    period: str
+
+    @property
+    def work_item_variables(self) -> dict[str, str]:
+        return self.model_dump()
+
+
+async def new_applications(ctx: RunContext) -> list[NewApplication]:
+    """Applications with status Ny, over every page of the inbox."""
+    rows = await (await ctx.page("eservice")).list_applications("Ny")
+    return [NewApplication(application_id=r.application_id, case_number=r.case_number, period=str(r.period))
+            for r in rows]
+
+
+async def mark_queued(ctx: RunContext, application_ids: list[str]) -> list[tuple[str, BaseException]]:
+    """Sets Under handläggning on each, several at a time (as many as the e-service page object has
+    tabs); returns the ones that failed, with their error (the others are set regardless)."""
+    eservice = await ctx.page("eservice")
+    results = await asyncio.gather(*(eservice.set_status(application_id, QUEUED_STATUS)
+                                     for application_id in application_ids), return_exceptions=True)
+    return [(application_id, result) for application_id, result in zip(application_ids, results, strict=True)
+            if isinstance(result, BaseException)]
