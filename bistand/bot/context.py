@@ -6,6 +6,7 @@ components, so the browser starts once per run and every system is logged in onc
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import importlib
 import inspect
@@ -182,6 +183,13 @@ class RunContext:
                                       read_strategy=strategy, session_file=session_file, restored=restored)
             self._pages[system] = page
         return page
+
+    async def log_in_everywhere(self) -> dict[str, BaseException | None]:
+        """Every system logged in at once (a kept login state counts); system → its error or None."""
+        pages = [await self.page(system) for system in self.settings.urls]
+        results = await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
+        return {system: result if isinstance(result, BaseException) else None
+                for system, result in zip(self.settings.urls, results, strict=True)}
 
     def session_file(self, system: str) -> Path:
         """The system's kept login state: under the state dir (never output/), owner-only."""

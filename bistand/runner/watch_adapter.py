@@ -89,16 +89,9 @@ class WatchAdapter(QueueAdapter):
     def _log_in_everywhere(self) -> None:
         """Warm sessions before the first wait (the suite asks for its first item before its
         login keyword runs); a refusal is left to that keyword to report."""
-        import asyncio
-
         ctx = run_context()
-
-        async def all_logged_in() -> None:
-            pages = [await ctx.page(system) for system in ctx.settings.urls]
-            await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
-
         try:
-            ctx.run(all_logged_in(), timeout=120)
+            ctx.run(ctx.log_in_everywhere(), timeout=120)
         except Exception as exc:  # noqa: BLE001 - the browser did not start: the suite reports it
             LOG.warning("watch: log-in before the first wait failed (%s)", type(exc).__name__)
 

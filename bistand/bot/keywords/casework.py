@@ -7,7 +7,6 @@ reaches log.html.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -68,17 +67,12 @@ class CaseworkKeywords:
 
         A system that refuses now is not fatal here: its items fail as system errors, are
         retried, and the run stops after too many in a row (with the right exit code)."""
-        async def all_logged_in():
-            pages = [await self.ctx.page(system) for system in self.ctx.settings.urls]
-            return await asyncio.gather(*(page.ensure_logged_in() for page in pages), return_exceptions=True)
-
-        results = self.ctx.run(all_logged_in())
-        failed = [system for system, result in zip(self.ctx.settings.urls, results, strict=True)
-                  if isinstance(result, BaseException)]
-        for system, result in zip(self.ctx.settings.urls, results, strict=True):
-            if isinstance(result, BaseException):
-                logger.warn(f"Could not log in to {system}: {mask_personnummer_in_text(str(result))[:200]}")
-        logger.info(f"Logged in to {len(results) - len(failed)} of {plural(len(results), 'system')}")
+        results = self.ctx.run(self.ctx.log_in_everywhere())
+        for system, error in results.items():
+            if error is not None:
+                logger.warn(f"Could not log in to {system}: {mask_personnummer_in_text(str(error))[:200]}")
+        failed = sum(error is not None for error in results.values())
+        logger.info(f"Logged in to {len(results) - failed} of {plural(len(results), 'system')}")
 
     @keyword
     def read_case_from_all_systems(self, work: ItemWork) -> None:
