@@ -6,7 +6,9 @@
 Every person is synthetic, with a valid personnummer check digit. The added households are
 mostly standard re-applications (single adults, couples, families with children of every age
 band, salaries with job stimulus, DOCX invoices, costs above the frame's cap), with a sprinkling
-of the cases that need a caseworker (undeclared income, scanned invoice, no frame).
+of the cases that need a caseworker (undeclared income, scanned invoice, no frame). Now and then
+(`--duplicates`, a share of the added households) a household files twice for the same month, or
+its case already has a decision for the month (RULES.md §5, DUPLICATE_PERIOD).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import copy
 import json
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from faker import Faker
@@ -55,7 +57,11 @@ SCENARIOS = [
 ]
 
 
-def generate(base: dict, households: int, seed: int) -> dict:
+DUPLICATE_SHARE = 0.08
+"""The share of added households with a second application or an earlier decision for the month."""
+
+
+def generate(base: dict, households: int, seed: int, duplicates: float = DUPLICATE_SHARE) -> dict:
     rng = random.Random(seed)
     fake = Faker("sv_SE")
     fake.seed_instance(seed)
@@ -66,6 +72,7 @@ def generate(base: dict, households: int, seed: int) -> dict:
     municipality = world["municipality"]
     next_case = len(world["households"]) + 1
     next_app = len(world["applications"]) + 1
+    first_added = len(world["households"])
     registers = world["registers"]
     registers.setdefault("fk", [])
     registers.setdefault("pm", [])
@@ -191,7 +198,28 @@ def generate(base: dict, households: int, seed: int) -> dict:
         world["applications"].append(application)
         next_case += 1
         next_app += 1
+    # Drawn from a stream of its own, so the households above stay the same whatever the share.
+    add_duplicate_periods(world, world["households"][first_added:], random.Random(seed * 7919 + 1), duplicates)
     return validate_world(world)
+
+
+def add_duplicate_periods(world: dict, households: list[dict], rng: random.Random, share: float) -> None:
+    """A share of these households file a second application for the month (a day later, the same
+    declaration), or have a decision for the month already: the cases DUPLICATE_PERIOD is for."""
+    chosen = [h for h in households if rng.random() < share]
+    applications = {a["case_number"]: a for a in world["applications"]}
+    next_app = len(world["applications"]) + 1
+    year = applications[households[0]["case_number"]]["period"][:4] if households else ""
+    for household in chosen:
+        first = applications[household["case_number"]]
+        if rng.random() < 0.5:
+            submitted = datetime.fromisoformat(first["submitted_at"]) + timedelta(days=1, minutes=rng.randint(1, 300))
+            world["applications"].append({**copy.deepcopy(first), "application_id": f"ANS-{year}-{next_app:06d}",
+                                          "submitted_at": submitted.isoformat()})
+            next_app += 1
+        else:
+            household["previous_decisions"].insert(0, {"period": first["period"], "decision": "approve",
+                                                       "amount": rng.randint(3000, 15000)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,10 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default=str(Path(__file__).resolve().parent.parent / "devdata/worlds/example.json"))
     parser.add_argument("--households", type=int, default=48)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--duplicates", type=float, default=DUPLICATE_SHARE,
+                        help="share of the added households that file twice for the month or already have a "
+                             "decision for it (default %(default)s)")
     parser.add_argument("--out", default="devdata/worlds/demo.json")
     args = parser.parse_args(argv)
     base = json.loads(Path(args.base).read_text(encoding="utf-8"))
-    world = generate(base, args.households, args.seed)
+    world = generate(base, args.households, args.seed, args.duplicates)
     Path(args.out).write_text(json.dumps(world, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: {len(world['households'])} households, {len(world['applications'])} applications")
     return 0

@@ -17,6 +17,7 @@ from bistand.core.models import (
     Application,
     Attachment,
     AttachmentFormat,
+    CaseApplication,
     CaseBundle,
     CaseRecord,
     CostType,
@@ -34,6 +35,7 @@ from bistand.core.models import (
     PopulationRecord,
     PreviousDecision,
     ReferenceFrame,
+    RegisteredDecision,
     Role,
 )
 from bistand.core.personnummer import Personnummer, luhn_check_digit
@@ -41,6 +43,7 @@ from bistand.core.rules.common import period_start, previous_periods
 from bistand.core.rules.incomes import REGISTER_FOR_INCOME
 
 MUNICIPALITY = "Höörby"
+APPLICATION_ID = "ANS-2026-900001"
 HOME = {"street": "Storgatan 1", "postal_code": "24330", "city": "Höörby", "municipality": MUNICIPALITY}
 _serials = itertools.count(100)
 
@@ -86,6 +89,10 @@ class HouseholdBuilder:
         self.conditions: list[FrameCondition] = []
         self.expected_incomes: list[ExpectedIncome] = []
         self.previous: list[PreviousDecision] = []
+        self.registered: list[RegisteredDecision] = []
+        self.in_eservice: list[CaseApplication] = [
+            CaseApplication(application_id=APPLICATION_ID, period=period, status="Ny",
+                            received=datetime(2026, 11, 20, 10, 0))]
         self.unregistered: set[str] = set()
         self.extra_at_address: list[PopulationRecord] = []
         self.applicant_municipality = MUNICIPALITY
@@ -200,6 +207,25 @@ class HouseholdBuilder:
             self.previous.append(PreviousDecision(period=month, decision=decision, amount=5000))
         return self
 
+    def with_decision_for(self, period: str, decision: str = "approve", amount: int = 5000) -> HouseholdBuilder:
+        """A decision in the case's history ("Tidigare beslut") for any month, the period's own included."""
+        self.previous.append(PreviousDecision(period=period, decision=decision, amount=amount))
+        return self
+
+    def with_registered_decision(self, application_id: str, period: str | None = None, decision: str = "approve",
+                                 amount: int = 5000, registered: str = "2026-11-24 10:15") -> HouseholdBuilder:
+        """A decision registered on one of the case's applications ("Registrerade beslut")."""
+        self.registered.append(RegisteredDecision(application_id=application_id, period=period or self.period,
+                                                  decision=decision, amount=amount, registered=registered))
+        return self
+
+    def with_other_application(self, application_id: str, period: str | None = None, status: str = "Ny",
+                               received: datetime = datetime(2026, 11, 21, 9, 30)) -> HouseholdBuilder:
+        """Another application of the same case in the e-service."""
+        self.in_eservice.append(CaseApplication(application_id=application_id, period=period or self.period,
+                                                status=status, received=received))
+        return self
+
     # --- frame and checks -------------------------------------------------------------------
 
     def without_frame(self) -> HouseholdBuilder:
@@ -259,7 +285,7 @@ class HouseholdBuilder:
     def build(self) -> CaseBundle:
         members = list(self.members.values())
         application = Application(
-            application_id="ANS-2026-900001", case_number="EB-2026-9999", period=self.period, kind=self.kind,
+            application_id=APPLICATION_ID, case_number="EB-2026-9999", period=self.period, kind=self.kind,
             submitted_at=datetime(2026, 11, 20, 10, 0), municipality=MUNICIPALITY, members=members,
             declared_incomes=self.declared_incomes, declared_costs=self.costs, bank_balance=self.bank_balance,
             attachments=self.attachments,
@@ -283,9 +309,11 @@ class HouseholdBuilder:
                 employer_declarations=[d for d in self.employer_declarations if d.personnummer == pnr],
                 af=self.af.get(name), population=self._population(name, member)))
         at_address = [p.population for p in persons if p.population is not None] + self.extra_at_address
-        return CaseBundle(application=application, case=CaseRecord(case_number="EB-2026-9999", members=members,
-                                                                   previous_decisions=self.previous),
-                          frame=frame, records=AgencyRecords(persons=persons, registered_at_address=at_address))
+        case = CaseRecord(case_number="EB-2026-9999", members=members, previous_decisions=self.previous,
+                          registered_decisions=self.registered)
+        return CaseBundle(application=application, case=case, frame=frame,
+                          records=AgencyRecords(persons=persons, registered_at_address=at_address),
+                          case_applications=[a for a in self.in_eservice if a.period == self.period])
 
 
 def household(*, single: bool = True, period: str = "2026-12") -> HouseholdBuilder:

@@ -176,10 +176,16 @@ def test_registered_decision_and_payment_order_are_exported(fresh_casemgmt, brow
             ),
         )
         overview = await casemgmt.open_case(CASE)
+        registered.extend(overview.case.registered_decisions)
         return [*overview.decision_ids, *overview.payment_ids]
 
+    registered = []
     assert browser_session.run(register()) == [APPLICATION, APPLICATION]
     case = next(c for c in export_of(sims)["cases"] if c["case_number"] == CASE)
+    (decision,) = registered  # what DUPLICATE_PERIOD reads: the application, period, decision and date
+    assert (decision.application_id, decision.period, decision.decision, decision.amount) == (
+        APPLICATION, "2026-12", "approve", 7316)
+    assert decision.registered == case["decisions"][0]["time"]
     assert [(d["decision"], d["amount"], d["author"]) for d in case["decisions"]] == [("approve", 7316, "robot")]
     assert [(p["amount"], p["recipient"], p["pay_date"]) for p in case["payments"]] == [
         (7316, applicant.full, "2026-12-20")

@@ -220,3 +220,16 @@ def test_set_status_and_send_message_are_saved(browser_session, writable_eservic
     assert [r.application_id for r in ready] == [application_id]
     assert len(browser_session.run(writable_eservice.list_applications("Ny"))) == 19
     assert set(STATUSES) >= {r.status for r in browser_session.run(writable_eservice.list_applications(None))}
+
+
+def test_the_case_search_lists_the_cases_applications_for_the_month_whatever_their_status(
+        browser_session, writable_eservice, writable_simulators):
+    """RULES.md §5 DUPLICATE_PERIOD: the inbox filtered on case number and period, any status."""
+    from tests.test_queue_runners import file_as_citizen
+
+    second = file_as_citizen(writable_simulators.urls["eservice"], "19700215-5526", "2026-12")  # EB-2026-0001
+    browser_session.run(writable_eservice.set_status("ANS-2026-000001", "Beslutad"))
+    rows = browser_session.run(writable_eservice.applications_of_case("EB-2026-0001", "2026-12"))
+    assert sorted((r.application_id, r.status) for r in rows) == [("ANS-2026-000001", "Beslutad"), (second, "Ny")]
+    assert {(r.case_number, r.period) for r in rows} == {("EB-2026-0001", "2026-12")}
+    assert browser_session.run(writable_eservice.applications_of_case("EB-2026-0001", "2026-11")) == []

@@ -164,3 +164,58 @@ def test_findings_are_sorted_blocking_first_then_by_code():
                .register_shows("applicant", "pension", 100))
     codes = [f.code for f in assess(builder.build()).findings]
     assert codes == ["ADDRESS_OUTSIDE_MUNICIPALITY", "INCOME_UNDECLARED", "ASSETS_COUNTED", "COST_CAPPED"]
+
+
+# --- one month, one decision (DUPLICATE_PERIOD) -------------------------------------------------
+
+def duplicates(assessment):
+    return [f for f in assessment.findings if f.code == "DUPLICATE_PERIOD"]
+
+
+@pytest.mark.parametrize("mode", [Mode.SUPPORT, Mode.AUTOMATED])
+def test_a_second_application_for_the_same_month_blocks_in_both_modes_and_is_named(mode):
+    plain = assess(household().with_rent(6000).build(), mode)
+    twice = assess(household().with_rent(6000).with_other_application("ANS-2026-900002", status="Beslutad").build(),
+                   mode)
+    found = only(twice, "DUPLICATE_PERIOD")
+    assert found.blocking and found.source is Register.ESERVICE
+    assert found.data["other_application"] == "ANS-2026-900002" and found.data["status"] == "Beslutad"
+    assert "ANS-2026-900002" in found.message and found.message.startswith(
+        "Ansökan gäller en månad som redan har ett beslut eller en annan ansökan")
+    assert (twice.proposal, twice.amount) == (Proposal.MANUAL_REVIEW, plain.amount)
+
+
+def test_each_of_several_other_applications_is_named_in_the_order_they_came_in():
+    bundle = (household().with_other_application("ANS-2026-900009", received=date(2026, 11, 23))
+              .with_other_application("ANS-2026-900003", received=date(2026, 11, 22)).build())
+    assert [f.data["other_application"] for f in duplicates(assess(bundle))] == ["ANS-2026-900003", "ANS-2026-900009"]
+
+
+def test_a_decision_in_the_case_history_for_the_month_blocks_and_is_named_by_period_and_decision():
+    assessment = assess(household().with_decision_for("2026-12", "reject", 0).build(), Mode.AUTOMATED)
+    found = only(assessment, "DUPLICATE_PERIOD")
+    assert found.blocking and found.source is Register.CASEMGMT
+    assert (found.data["decision_period"], found.data["decision"]) == ("2026-12", "reject")
+    assert "2026-12" in found.message and "avslå" in found.message
+    assert assessment.proposal is Proposal.MANUAL_REVIEW
+
+
+def test_a_decision_registered_on_another_application_names_it_and_its_date():
+    assessment = assess(household().with_registered_decision("ANS-2026-900007", registered="2026-11-24 10:15").build())
+    found = only(assessment, "DUPLICATE_PERIOD")
+    assert (found.data["other_application"], found.data["decided"]) == ("ANS-2026-900007", "2026-11-24 10:15")
+    assert "ANS-2026-900007" in found.message and "2026-11-24 10:15" in found.message
+
+
+def test_the_applications_own_decision_on_a_rerun_is_not_another_decision():
+    assessment = assess(household().with_rent(6000).with_registered_decision("ANS-2026-900001").build(),
+                        Mode.AUTOMATED)
+    assert duplicates(assessment) == []
+    assert assessment.proposal is Proposal.APPROVE
+
+
+def test_the_same_households_applications_and_decisions_for_other_months_are_not_duplicates():
+    bundle = (household().with_previous_decisions("approve", "approve")
+              .with_other_application("ANS-2026-900002", period="2026-11")
+              .with_registered_decision("ANS-2026-900002", period="2026-11").build())
+    assert duplicates(assess(bundle, Mode.AUTOMATED)) == []

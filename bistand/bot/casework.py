@@ -18,6 +18,7 @@ from bistand.core.frames import frame_path, read_frame
 from bistand.core.models import (
     AgencyRecords,
     Application,
+    CaseApplication,
     CaseBundle,
     Mode,
     PersonRecords,
@@ -82,6 +83,7 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
         sources.append(SourceRead(system=Register.ESERVICE, read_at=_now(), detail=application_id))
         if form.case_number != case_number:
             raise BusinessError("CASE_MISMATCH", f"{application_id}: the work item's case differs from the e-service's")
+        same_period_task = group.create_task(limited(eservice.applications_of_case(case_number, form.period)))
 
         async def attachment(link):
             data = await limited(eservice.download_attachment(application_id, link))
@@ -137,7 +139,12 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
     )
     application = Application(**form.model_dump(exclude={"attachments"}), attachments=list(attachments))
     records = AgencyRecords(persons=[p for p, _ in persons], registered_at_address=at_address)
-    bundle = CaseBundle(application=application, case=overview.case, frame=frame, records=records, sources=sources)
+    case_applications = [
+        CaseApplication(application_id=row.application_id, period=row.period, status=row.status, received=row.received)
+        for row in same_period_task.result() if row.case_number == case_number
+    ]
+    bundle = CaseBundle(application=application, case=overview.case, frame=frame, records=records,
+                        case_applications=case_applications, sources=sources)
     return bundle, overview
 
 

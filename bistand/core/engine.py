@@ -14,6 +14,7 @@ from bistand.core.models import Assessment, CaseBundle, Finding, Mode
 from bistand.core.norm import load_norm_table
 from bistand.core.rules.checks import (
     af_condition_findings,
+    duplicate_period_findings,
     expected_income_findings,
     first_application_findings,
     frame_findings,
@@ -26,7 +27,7 @@ from bistand.core.rules.incomes import asset_excess, income_lines
 from bistand.core.rules.norm_rules import norm_lines, norm_unverified_findings
 from bistand.core.rules.result import calculate_result, propose
 
-RULES_VERSION = "2026.11-2"
+RULES_VERSION = "2026.12-1"
 
 
 def _finding_order(found: Finding) -> tuple:
@@ -62,6 +63,7 @@ def assess(
     findings += studies_findings(application, bundle.records)
     findings += expected_income_findings(application, frame, bundle.records)
     findings += first_application_findings(application, mode)
+    findings += duplicate_period_findings(application, bundle.case, bundle.case_applications)
     findings += norm_unverified_findings(lines_norm, table, mode)
     findings = sort_findings(findings)
 

@@ -254,10 +254,34 @@ class PreviousDecision(Model):
     amount: Kronor
 
 
+class RegisteredDecision(Model):
+    """A decision registered on one of the case's applications (table "Registrerade beslut"),
+    by the bot in automated mode or by a caseworker."""
+
+    application_id: str
+    period: Period
+    decision: Literal["approve", "reject"]
+    amount: Kronor
+    registered: str = ""
+    """When it was registered, as the case-management system shows it ('2026-11-24 10:15')."""
+
+
 class CaseRecord(Model):
     case_number: str
     members: list[Member]
     previous_decisions: list[PreviousDecision] = []
+    """The case's history (table "Tidigare beslut"): period, decision and amount, no application."""
+    registered_decisions: list[RegisteredDecision] = []
+
+
+class CaseApplication(Model):
+    """One of the case's applications as the e-service's inbox lists it (any status)."""
+
+    application_id: str
+    period: Period
+    status: str
+    """The e-service's Swedish status label ('Ny', 'Beslutad', ...)."""
+    received: datetime
 
 
 class ExpectedIncome(Model):
@@ -314,6 +338,9 @@ class CaseBundle(Model):
     case: CaseRecord
     frame: FrameReading
     records: AgencyRecords
+    case_applications: list[CaseApplication] = []
+    """The e-service's applications of the same case for the same period, this one included
+    (RULES.md §5, DUPLICATE_PERIOD)."""
     sources: list[SourceRead] = []
 
 

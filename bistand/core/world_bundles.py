@@ -16,6 +16,7 @@ from bistand.core.models import (
     Assessment,
     Attachment,
     AttachmentFormat,
+    CaseApplication,
     CaseBundle,
     CaseRecord,
     EmployerDeclaration,
@@ -195,7 +196,17 @@ def bundle_from_world(world: dict[str, Any], app: dict[str, Any]) -> CaseBundle:
     read_at = datetime.combine(date.fromisoformat(world["today"]), time(0, 0))
     sources = [SourceRead(system=system, read_at=read_at, detail="världsfil") for system in Register]
     return CaseBundle(application=application, case=case, frame=frame,
-                      records=agency_records(world, application, household, frame), sources=sources)
+                      records=agency_records(world, application, household, frame),
+                      case_applications=case_applications(world, app), sources=sources)
+
+
+def case_applications(world: dict[str, Any], app: dict[str, Any]) -> list[CaseApplication]:
+    """The e-service's applications of the same case for the same period, this one included: every
+    world application arrives in the e-service with status Ny."""
+    return [CaseApplication(application_id=other["application_id"], period=other["period"], status="Ny",
+                            received=datetime.fromisoformat(other["submitted_at"]))
+            for other in world["applications"]
+            if other["case_number"] == app["case_number"] and other["period"] == app["period"]]
 
 
 def bundles_from_world(world: dict[str, Any]) -> dict[str, CaseBundle]:

@@ -19,7 +19,17 @@ from playwright.async_api import Locator, Page
 from pydantic import ValidationError
 
 from bistand.core.errors import ApplicationError, BusinessError
-from bistand.core.models import CaseRecord, Kronor, Member, Model, Period, PreviousDecision, Proposal, Role
+from bistand.core.models import (
+    CaseRecord,
+    Kronor,
+    Member,
+    Model,
+    Period,
+    PreviousDecision,
+    Proposal,
+    RegisteredDecision,
+    Role,
+)
 from bistand.core.personnummer import InvalidPersonnummer, Personnummer, mask_personnummer_in_text
 from bistand.pages.base import (
     Cell,
@@ -95,7 +105,7 @@ OVERVIEW_GRIDS = {
     "Tidigare beslut": ["Period", "Beslut", "Belopp"],
     "Aktuella ansökningar": ["Ansökan"],
     "Beslutsunderlag": ["Ansökan"],
-    "Registrerade beslut": ["Ansökan"],
+    "Registrerade beslut": ["Ansökan", "Period", "Beslut", "Belopp", "Registrerat"],
     "Utbetalningsorder": ["Ansökan"],
 }
 
@@ -144,11 +154,20 @@ def parse_case_page(html: str, case_number: str) -> CaseOverview:
             )
             for row in grids["Tidigare beslut"]
         ]
-        case = CaseRecord(case_number=case_number, members=members, previous_decisions=previous_decisions)
+        registered_decisions = [
+            RegisteredDecision(
+                application_id=row["Ansökan"].text, period=row["Period"].text,
+                decision=row["Beslut"].data.get("decision") or DECISION_BY_LABEL[row["Beslut"].text],
+                amount=parse_kr(row["Belopp"].text), registered=row["Registrerat"].text,
+            )
+            for row in grids["Registrerade beslut"]
+        ]
+        case = CaseRecord(case_number=case_number, members=members, previous_decisions=previous_decisions,
+                          registered_decisions=registered_decisions)
     except (KeyError, ValueError, ValidationError, InvalidPersonnummer):
         # The details may hold personal data: say only what could not be read.
         raise page_changed(
-            SYSTEM, f"the household or earlier decisions of case {case_number} cannot be read"
+            SYSTEM, f"the household or the decisions of case {case_number} cannot be read"
         ) from None
     if not members:
         raise page_changed(SYSTEM, f"case {case_number} shows no household members")

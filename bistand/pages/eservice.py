@@ -40,6 +40,14 @@ PAGE_COUNTER = re.compile(r"^\s*Sida \d+ av \d+\s*$")
 STATUSES = ("Ny", "Under handläggning", "Klar för beslut", "Beslutad", "Väntar på handläggare")
 """The statuses the e-service shows, in workflow order."""
 
+class InboxFilter(Model):
+    """What the inbox's filter form is given: a status label (None: all), a period, a case number."""
+
+    status: str | None = "Ny"
+    period: str = ""
+    case_number: str = ""
+
+
 class InboxRow(Model):
     application_id: str
     case_number: str
@@ -234,12 +242,20 @@ class EServicePage(PortalPage):
 
     async def list_applications(self, status: str | None = "Ny") -> list[InboxRow]:
         """Every application in the inbox with this status (None: all), over every page."""
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown e-service status: {status!r}")
+        return await self._search(InboxFilter(status=status))
+
+    async def applications_of_case(self, case_number: str, period: str) -> list[InboxRow]:
+        """The case's applications for the period, whatever their status (RULES.md §5,
+        DUPLICATE_PERIOD): the inbox filtered on case number and period, as a caseworker searches."""
+        return await self._search(InboxFilter(status=None, period=period, case_number=case_number))
+
+    async def _search(self, wanted: InboxFilter) -> list[InboxRow]:
+        if wanted.status is not None and wanted.status not in STATUSES:
+            raise ValueError(f"unknown e-service status: {wanted.status!r}")
         if self.read_strategy == "fetch":
-            shown = await self._fetch_filtered(status)
+            shown = await self._fetch_filtered(wanted)
         else:
-            shown = await self._render_filtered(status)
+            shown = await self._render_filtered(wanted)
         rows: list[InboxRow] = []
         seen_pages: set[str] = set()
         while True:
@@ -252,23 +268,27 @@ class EServicePage(PortalPage):
                 return rows
             shown = await self.read(urljoin(shown.url, inbox.next_href), "inkorgen")
 
-    async def _fetch_filtered(self, status: str | None) -> Fetched:
+    async def _fetch_filtered(self, wanted: InboxFilter) -> Fetched:
         """The filter as the form sends it (its status values learnt from the inbox once)."""
-        label = status or "Alla"
+        label = wanted.status or "Alla"
         if label not in self._status_values:
             self._status_values = (await self.parsed(await self.fetch(self.url("/inbox"), "inkorgen"),
                                                      parse_inbox)).status_values
         if label not in self._status_values:
             _page_changed("inbox filter")
-        query = urlencode({"status": self._status_values[label], "period": ""})
-        return await self.fetch(self.url(f"/inbox?{query}"), "inkorgen")
+        query = {"status": self._status_values[label], "period": wanted.period}
+        if wanted.case_number:
+            query["arende"] = wanted.case_number
+        return await self.fetch(self.url(f"/inbox?{urlencode(query)}"), "inkorgen")
 
-    async def _render_filtered(self, status: str | None) -> Fetched:
+    async def _render_filtered(self, wanted: InboxFilter) -> Fetched:
         """The filter chosen and pressed in the tab, as a caseworker does."""
         page = await self.open("/inbox", "inkorgen")
         try:
-            await page.get_by_label("Status", exact=True).select_option(label=status or "Alla")
-            await page.get_by_label("Period", exact=True).fill("")
+            await page.get_by_label("Status", exact=True).select_option(label=wanted.status or "Alla")
+            await page.get_by_label("Period", exact=True).fill(wanted.period)
+            if wanted.case_number:
+                await page.get_by_label("Ärendenummer", exact=True).fill(wanted.case_number)
             async with page.expect_navigation() as navigation:
                 await page.get_by_role("button", name="Filtrera").click()
             await self._check(await navigation.value, "inkorgen")

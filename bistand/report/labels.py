@@ -107,6 +107,7 @@ FINDING_TITLES: dict[str, str] = {
     "FIRST_APPLICATION": "Nyansökan",
     "HOUSEHOLD_UNCLEAR": "Hushållet kan inte bedömas",
     "NORM_UNVERIFIED": "Normbelopp inte kontrollerade mot SFS",
+    "DUPLICATE_PERIOD": "Månaden har redan ett beslut eller en annan ansökan",
 }
 
 DATA_KEY_LABELS: dict[str, str] = {
@@ -154,6 +155,12 @@ DATA_KEY_LABELS: dict[str, str] = {
     "values": "härledda belopp",
     "norm_year": "normår",
     "birth_date": "födelsedatum",
+    "other_application": "annan ansökan",
+    "status": "status",
+    "received": "inkommen",
+    "decision_period": "beslutsperiod",
+    "decision": "beslut",
+    "decided": "registrerat",
 }
 
 DATA_VALUE_LABELS: dict[str, dict[str, str]] = {
@@ -169,6 +176,7 @@ DATA_VALUE_LABELS: dict[str, dict[str, str]] = {
     },
     "af_known": {"yes": "ja", "no": "nej"},
     "mode": {"support": "beslutsstöd", "automated": "automatiserat beslut"},
+    "decision": {"approve": "bevilja", "reject": "avslå"},
 }
 """Swedish words for the code values a finding's data can carry (besides cost, income and role types)."""
 

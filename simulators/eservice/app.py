@@ -357,9 +357,10 @@ def create_app(ctx: SystemContext) -> FastAPI:
         return RedirectResponse("/inbox", status_code=303)
 
     @app.get("/inbox", response_class=HTMLResponse)
-    def inbox(request: Request, status: str = "", period: str = "", page: int = 1):
+    def inbox(request: Request, status: str = "", period: str = "", arende: str = "", page: int = 1):
         status_code = status if status in STATUS_LABELS else ""
         period = period.strip()
+        case_number = arende.strip()
         where, args = [], []
         if status_code:
             where.append("status = ?")
@@ -367,6 +368,9 @@ def create_app(ctx: SystemContext) -> FastAPI:
         if period:
             where.append("period = ?")
             args.append(period)
+        if case_number:
+            where.append("case_number = ?")
+            args.append(case_number)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         size = page_size()
         conn = db()
@@ -383,11 +387,12 @@ def create_app(ctx: SystemContext) -> FastAPI:
             conn.close()
 
         def page_link(number: int) -> str:
-            query = {k: v for k, v in (("status", status_code), ("period", period)) if v}
+            query = {k: v for k, v in (("status", status_code), ("period", period), ("arende", case_number)) if v}
             return "/inbox?" + urlencode({**query, "page": number})
 
         return render(
             request, "inbox.html", rows=rows, total=total, page=page, pages=pages, status=status_code, period=period,
+            case_number=case_number,
             previous_link=page_link(page - 1) if page > 1 else None,
             next_link=page_link(page + 1) if page < pages else None,
             user=request.session.get("user"),

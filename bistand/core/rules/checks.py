@@ -5,6 +5,8 @@ from __future__ import annotations
 from bistand.core.models import (
     AgencyRecords,
     Application,
+    CaseApplication,
+    CaseRecord,
     Finding,
     FrameReading,
     FrameStatus,
@@ -12,7 +14,7 @@ from bistand.core.models import (
     Mode,
     Register,
 )
-from bistand.core.rules.common import finding, period_end, period_start
+from bistand.core.rules.common import finding, kr, period_end, period_start
 from bistand.core.rules.household import ADULT_ROLES, declared_household, the_applicant
 from bistand.core.rules.incomes import INCOME_NAMES, REGISTER_FOR_INCOME, declared_amount, register_amount
 
@@ -140,3 +142,44 @@ def first_application_findings(application: Application, mode: Mode) -> list[Fin
     return [finding("FIRST_APPLICATION", "Detta är en förstagångsansökan; den ska utredas av en handläggare."
                     if mode is Mode.AUTOMATED else "Detta är en förstagångsansökan.",
                     Register.ESERVICE, blocking=mode is Mode.AUTOMATED, kind="first", mode=mode.value)]
+
+
+DECISION_WORDS = {"approve": "bevilja", "reject": "avslå"}
+"""The decision as the case-management system words it, lower case for use inside a sentence."""
+DUPLICATE_MESSAGE = "Ansökan gäller en månad som redan har ett beslut eller en annan ansökan"
+
+
+def duplicate_period_findings(application: Application, case: CaseRecord,
+                              case_applications: list[CaseApplication]) -> list[Finding]:
+    """RULES.md §5, one month, one decision: DUPLICATE_PERIOD (blocking in both modes) when the case
+    already has a decision for the period, or the e-service holds another application of the same
+    case for the same period, whatever its status. One finding per other application or decision,
+    naming it. Readings (docs/rules.md 25): a decision registered on this very application (the bot's
+    own, on a rerun) is not another decision; the case's history ("Tidigare beslut") has no
+    application id or date, so it is named by period, decision and amount."""
+    period, own_id = application.period, application.application_id
+    findings = []
+    for other in sorted(case_applications, key=lambda a: (a.received, a.application_id)):
+        if other.period != period or other.application_id == own_id:
+            continue
+        findings.append(finding(
+            "DUPLICATE_PERIOD", f"{DUPLICATE_MESSAGE}: {other.application_id} för {period} "
+            f"(status {other.status}, inkommen {other.received:%Y-%m-%d}).", Register.ESERVICE,
+            other_application=other.application_id, period=period, status=other.status,
+            received=f"{other.received:%Y-%m-%d}"))
+    for earlier in case.previous_decisions:
+        if earlier.period == period:
+            findings.append(finding(
+                "DUPLICATE_PERIOD", f"{DUPLICATE_MESSAGE}: ärendet har redan ett beslut för {period} under "
+                f"Tidigare beslut ({DECISION_WORDS[earlier.decision]}, {kr(earlier.amount)}).",
+                Register.CASEMGMT, decision_period=period, decision=earlier.decision, amount=earlier.amount))
+    for registered in case.registered_decisions:
+        if registered.period == period and registered.application_id != own_id:
+            when = f", registrerat {registered.registered}" if registered.registered else ""
+            findings.append(finding(
+                "DUPLICATE_PERIOD", f"{DUPLICATE_MESSAGE}: beslut för {period} på ansökan "
+                f"{registered.application_id} ({DECISION_WORDS[registered.decision]}, "
+                f"{kr(registered.amount)}{when}).", Register.CASEMGMT,
+                other_application=registered.application_id, decision_period=period,
+                decision=registered.decision, amount=registered.amount, decided=registered.registered or None))
+    return findings
