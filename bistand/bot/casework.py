@@ -7,7 +7,9 @@ semaphore keeps the number of open tabs modest); parsing and rules happen outsid
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -28,9 +30,11 @@ from bistand.core.models import (
     SourceRead,
 )
 from bistand.core.personnummer import InvalidPersonnummer
+from bistand.pages.base import write_safely
 from bistand.report.plural import plural
 
 MAX_OPEN_TABS = 8
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -42,15 +46,17 @@ async def open_case(ctx: RunContext, case_number: str):
     return await casemgmt.open_case(case_number)
 
 
-async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None):
+async def read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None,
+                      reads: dict | None = None):
     """Returns (CaseBundle, CaseOverview): the inputs, and what the case already holds.
 
     Every lookup of the application runs concurrently under one `asyncio.TaskGroup`: the first
     failure cancels the rest (no tab keeps reading for an application that already failed) and is
     raised as itself, not as a group, so the suite sees the usual BusinessError/ApplicationError.
+    `reads` keeps what each lookup answered, so the item's next try asks only what failed.
     """
     try:
-        return await _read_bundle(ctx, application_id, case_number, overview)
+        return await _read_bundle(ctx, application_id, case_number, overview, {} if reads is None else reads)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
@@ -61,7 +67,14 @@ def first_error(group: BaseExceptionGroup) -> BaseException:
     return first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, overview=None):
+async def kept(reads: dict, key: tuple, lookup: Callable[[], Awaitable[T]]) -> T:
+    """The answer an earlier try of the item got for `key`, or the lookup's (kept when it succeeds)."""
+    if key not in reads:
+        reads[key] = await lookup()
+    return reads[key]
+
+
+async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, overview, reads: dict):
     # Everything one application needs, with the time each source was read.
     sources: list[SourceRead] = []
     tabs = asyncio.Semaphore(MAX_OPEN_TABS)
@@ -70,11 +83,16 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
         async with tabs:
             return await coro
 
+    async def once(key: tuple, lookup: Callable[[], Awaitable[T]]) -> T:
+        async with tabs:
+            return await kept(reads, key, lookup)
+
     eservice = await ctx.page("eservice")
     async with asyncio.TaskGroup() as group:
         case_task = group.create_task(open_case(ctx, case_number)) if overview is None else None
         try:
-            form = await eservice.read_application(application_id)
+            form = await kept(reads, ("eservice", "form", application_id),
+                              lambda: eservice.read_application(application_id))
         except (ValidationError, InvalidPersonnummer) as exc:
             count = len(exc.errors()) if isinstance(exc, ValidationError) else 1
             raise BusinessError(
@@ -86,7 +104,8 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
         same_period_task = group.create_task(limited(eservice.applications_of_case(case_number, form.period)))
 
         async def attachment(link):
-            data = await limited(eservice.download_attachment(application_id, link))
+            data = await once(("eservice", "attachment", link.path), lambda: eservice.download_attachment(
+                application_id, link))
             return await asyncio.to_thread(read_attachment, link.filename, link.cost_type, data)
 
         async def person(member):
@@ -95,18 +114,20 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
             age = pnr.age_on(form_period_start(form.period))
             adult_ish = age >= 15 or member.role is not Role.CHILD
             skv = await ctx.page("skv")
+            period = form.period
             async with asyncio.TaskGroup() as lookups:
                 calls = {
-                    "fk": lookups.create_task(limited((await ctx.page("fk")).payments(pnr, form.period))),
-                    "population": lookups.create_task(limited(skv.folkbokforing(pnr))),
+                    "fk": lookups.create_task(once(("fk", pnr, period), lambda: _ask(ctx, "fk", "payments",
+                                                                                    pnr, period))),
+                    "population": lookups.create_task(once(("skv", "folk", pnr), lambda: skv.folkbokforing(pnr))),
                 }
                 if adult_ish:
-                    calls["csn"] = lookups.create_task(limited((await ctx.page("csn")).payments(pnr, form.period)))
-                    calls["pm"] = lookups.create_task(limited((await ctx.page("pm")).payments(pnr, form.period)))
-                    calls["akassa"] = lookups.create_task(
-                        limited((await ctx.page("akassa")).payments(pnr, form.period)))
-                    calls["af"] = lookups.create_task(limited((await ctx.page("af")).status(pnr)))
-                    calls["agi"] = lookups.create_task(limited(skv.employer_declarations(pnr, form.period)))
+                    for system in ("csn", "pm", "akassa"):
+                        calls[system] = lookups.create_task(once(
+                            (system, pnr, period), lambda system=system: _ask(ctx, system, "payments", pnr, period)))
+                    calls["af"] = lookups.create_task(once(("af", pnr), lambda: _ask(ctx, "af", "status", pnr)))
+                    calls["agi"] = lookups.create_task(once(("skv", "agi", pnr, period),
+                                                            lambda: skv.employer_declarations(pnr, period)))
             results = {name: task.result() for name, task in calls.items()}
             folk = results["population"]
             return PersonRecords(
@@ -146,6 +167,11 @@ async def _read_bundle(ctx: RunContext, application_id: str, case_number: str, o
     bundle = CaseBundle(application=application, case=overview.case, frame=frame, records=records,
                         case_applications=case_applications, sources=sources)
     return bundle, overview
+
+
+async def _ask(ctx: RunContext, system: str, method: str, *args):
+    """`method(*args)` of the system's page object."""
+    return await getattr(await ctx.page(system), method)(*args)
 
 
 def form_period_start(period: str) -> date:
@@ -191,38 +217,63 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     casemgmt = await ctx.page("casemgmt")
     eservice = await ctx.page("eservice")
     written: list[str] = []
-    if app.application_id not in overview.decision_basis_ids:
-        await casemgmt.write_decision_basis(app.case_number, DecisionBasisForm(
-            application_id=app.application_id, period=app.period, proposal=assessment.proposal,
-            amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text,
-        ))
+
+    async def case_holds(ids: str) -> bool:
+        return app.application_id in getattr(await casemgmt.open_case(app.case_number), ids)
+
+    async def status_is(label: str) -> bool:
+        return await eservice.status(app.application_id) == label
+
+    basis = DecisionBasisForm(application_id=app.application_id, period=app.period, proposal=assessment.proposal,
+                              amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text)
+    if app.application_id not in overview.decision_basis_ids and await write_safely(
+            casemgmt, lambda: casemgmt.write_decision_basis(app.case_number, basis),
+            lambda: case_holds("decision_basis_ids")):
         written.append("decision_basis")
     if decided_by_bot(ctx.settings.mode, bundle, assessment):
         decision = "approve" if assessment.proposal is Proposal.APPROVE else "reject"
-        if app.application_id not in overview.decision_ids:
-            await casemgmt.register_decision(app.case_number, DecisionForm(
-                application_id=app.application_id, period=app.period, decision=decision,
-                amount=assessment.amount,
-            ))
+        ruling = DecisionForm(application_id=app.application_id, period=app.period, decision=decision,
+                              amount=assessment.amount)
+        if app.application_id not in overview.decision_ids and await write_safely(
+                casemgmt, lambda: casemgmt.register_decision(app.case_number, ruling),
+                lambda: case_holds("decision_ids")):
             written.append("decision")
-        if decision == "approve" and app.application_id not in overview.payment_ids:
-            await casemgmt.create_payment_order(app.case_number, PaymentOrderForm(
-                application_id=app.application_id, period=app.period, amount=assessment.amount,
-                recipient=app.applicant.personnummer, pay_date=payment_date(app.period),
-            ))
+        order = PaymentOrderForm(application_id=app.application_id, period=app.period, amount=assessment.amount,
+                                 recipient=app.applicant.personnummer, pay_date=payment_date(app.period))
+        if decision == "approve" and app.application_id not in overview.payment_ids and await write_safely(
+                casemgmt, lambda: casemgmt.create_payment_order(app.case_number, order),
+                lambda: case_holds("payment_ids")):
             written.append("payment")
-        if await eservice.status(app.application_id) != DECIDED_STATUS:
-            if await tell_applicant(eservice, app.application_id, assessment, decided=True):
+        if not await status_is(DECIDED_STATUS):
+            told: list[bool] = []
+            # tell_applicant looks at the messages already sent before it sends: safe to repeat.
+            await write_safely(eservice, lambda: _append(told, tell_applicant(
+                eservice, app.application_id, assessment, decided=True)), _never)
+            if any(told):
                 written.append("notice")
-            await eservice.set_status(app.application_id, DECIDED_STATUS)
+            await write_safely(eservice, lambda: eservice.set_status(app.application_id, DECIDED_STATUS),
+                               lambda: status_is(DECIDED_STATUS))
             written.append("eservice_decided")
     else:
-        told = ctx.settings.mode is Mode.AUTOMATED  # instant answer: a caseworker will decide
-        if told and await tell_applicant(eservice, app.application_id, assessment, decided=False):
-            written.append("notice")
-        await eservice.set_status(app.application_id, PROPOSAL_STATUS)  # idempotent; confirmed on the page
+        if ctx.settings.mode is Mode.AUTOMATED:  # instant answer: a caseworker will decide
+            told = []
+            await write_safely(eservice, lambda: _append(told, tell_applicant(
+                eservice, app.application_id, assessment, decided=False)), _never)
+            if any(told):
+                written.append("notice")
+        await write_safely(eservice, lambda: eservice.set_status(app.application_id, PROPOSAL_STATUS),
+                           lambda: status_is(PROPOSAL_STATUS))  # idempotent; confirmed on the page
         written.append("eservice_ready")
     return written
+
+
+async def _append(results: list, outcome: Awaitable) -> None:
+    results.append(await outcome)
+
+
+async def _never() -> bool:
+    """For a write that checks by itself what already landed before it writes again."""
+    return False
 
 
 def payment_date(period: str) -> date:

@@ -37,6 +37,9 @@ class Settings(BaseModel):
     backoff_max_seconds: float = Field(30.0, ge=0)
     backoff_jitter_seconds: float = Field(1.0, ge=0)
     """Up to this much is added at random to each wait, so retries of many items spread out."""
+    read_tries: int = Field(3, ge=1, le=10)
+    """Tries of one request in all before it fails the application's try: a page read on a timeout,
+    a dropped connection or HTTP 502/503/504; a write only after checking it did not land."""
     max_consecutive_system_errors: int = Field(5, ge=1)
     page_timeout_ms: int = Field(15000, ge=1000)
     headless: bool = True
@@ -89,6 +92,7 @@ _ENV = {
     "backoff_max_seconds": "BISTAND_BACKOFF_MAX",
     "backoff_jitter_seconds": "BISTAND_BACKOFF_JITTER",
     "max_consecutive_system_errors": "BISTAND_MAX_CONSECUTIVE_ERRORS",
+    "read_tries": "BISTAND_READ_TRIES",
     "page_timeout_ms": "BISTAND_PAGE_TIMEOUT_MS",
     "headless": "BISTAND_HEADLESS",
     "guideline": "BISTAND_GUIDELINE",

@@ -23,7 +23,7 @@ from robot.api import logger
 from bistand.bot.config import Settings, load_settings
 from bistand.bot.secrets import credentials
 from bistand.browser import BrowserSession, block_decoration
-from bistand.pages.base import PortalPage
+from bistand.pages.base import PortalPage, ReadRetry
 
 PAGE_MODULES = {
     "eservice": "bistand.pages.eservice",
@@ -69,6 +69,10 @@ class ItemWork:
     """The background run of this application's steps when it is prepared in flight (a future)."""
     ahead_steps: dict[str, Any] = field(default_factory=dict)
     """Step name → the result of that step run ahead (see bistand.bot.prepare)."""
+    reads: dict[tuple, Any] = field(default_factory=dict)
+    """What an earlier try of this item read successfully (the form, attachments, each register's
+    answer), so a retry repeats only what failed. The case page and the e-service's case search are
+    always read afresh: the writes and DUPLICATE_PERIOD depend on what they show now."""
 
     def __repr__(self) -> str:
         return f"<ItemWork {self.application_id}>"
@@ -180,7 +184,8 @@ class RunContext:
             if strategy == "fetch":
                 await block_decoration(context)  # its tabs only log in and post forms
             page = page_class(system)(context, self.settings.urls[system], credentials(system),
-                                      read_strategy=strategy, session_file=session_file, restored=restored)
+                                      read_strategy=strategy, session_file=session_file, restored=restored,
+                                      read_retry=ReadRetry(tries=self.settings.read_tries))
             self._pages[system] = page
         return page
 

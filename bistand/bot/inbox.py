@@ -11,6 +11,7 @@ import asyncio
 from pydantic import BaseModel
 
 from bistand.bot.context import RunContext
+from bistand.pages.base import write_safely
 
 QUEUED_STATUS = "Under handläggning"
 
@@ -38,7 +39,14 @@ async def mark_queued(ctx: RunContext, application_ids: list[str]) -> list[tuple
     """Sets Under handläggning on each, several at a time (as many as the e-service page object has
     tabs); returns the ones that failed, with their error (the others are set regardless)."""
     eservice = await ctx.page("eservice")
-    results = await asyncio.gather(*(eservice.set_status(application_id, QUEUED_STATUS)
-                                     for application_id in application_ids), return_exceptions=True)
+
+    async def mark(application_id: str) -> None:
+        async def marked() -> bool:
+            return await eservice.status(application_id) == QUEUED_STATUS
+
+        await write_safely(eservice, lambda: eservice.set_status(application_id, QUEUED_STATUS), marked)
+
+    results = await asyncio.gather(*(mark(application_id) for application_id in application_ids),
+                                   return_exceptions=True)
     return [(application_id, result) for application_id, result in zip(application_ids, results, strict=True)
             if isinstance(result, BaseException)]

@@ -37,7 +37,8 @@ async def read_step(ctx: RunContext, work: ItemWork) -> None:
     """E-service form and attachments, every agency register for every member, the frame and the
     case, read concurrently; the result is the case bundle."""
     try:
-        bundle, overview = await casework.read_bundle(ctx, work.application_id, work.case_number)
+        bundle, overview = await casework.read_bundle(ctx, work.application_id, work.case_number,
+                                                      reads=work.reads)
     except BusinessError as exc:
         if exc.code != "CASE_NOT_FOUND":
             raise
@@ -106,12 +107,17 @@ async def register_step(ctx: RunContext, work: ItemWork) -> None:
     if work.application_id in work.overview.application_ids:
         return
     application = work.bundle.application
-    await (await ctx.page("casemgmt")).register_application(work.case_number, ApplicationRegistration(
-        application_id=application.application_id, period=application.period, kind=application.kind,
-        submitted=application.submitted_at.date(),
-    ))
+    casemgmt = await ctx.page("casemgmt")
+    registration = ApplicationRegistration(application_id=application.application_id, period=application.period,
+                                           kind=application.kind, submitted=application.submitted_at.date())
+
+    async def known() -> bool:
+        return work.application_id in (await casemgmt.open_case(work.case_number)).application_ids
+
+    if await casework.write_safely(casemgmt, lambda: casemgmt.register_application(work.case_number, registration),
+                                   known):
+        work.written.append("application")
     work.overview.application_ids.append(work.application_id)
-    work.written.append("application")
 
 
 async def write_step(ctx: RunContext, work: ItemWork) -> None:

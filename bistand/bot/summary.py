@@ -40,6 +40,8 @@ class RunSummary(BaseModel):
     finished_at: datetime | None = None
     items: list[ItemResult] = []
     stopped_reason: str = ""
+    retried_requests: dict[str, int] = {}
+    """System → requests tried again after a transient failure (timeout, 502/503/504) this run."""
 
     def add(self, result: ItemResult) -> None:
         self.items.append(result)
@@ -79,6 +81,7 @@ class RunSummary(BaseModel):
             "median_seconds": round(self.median_seconds, 3),
             "p95_seconds": round(self.percentile(0.95), 3),
             "stopped_reason": self.stopped_reason,
+            "retried_requests": self.retried_requests,
             "failures": [
                 {"application_id": i.application_id, "type": i.outcome, "code": i.code, "message": i.message}
                 for i in self.items if i.outcome != "DONE"
@@ -96,6 +99,8 @@ class RunSummary(BaseModel):
             f"  proposals: {', '.join(f'{k} {v}' for k, v in sorted(self.proposal_counts.items())) or '-'}",
             f"  findings:  {', '.join(f'{k} {v}' for k, v in self.finding_counts.items()) or '-'}",
             f"  seconds per application: median {self.median_seconds:.2f}, p95 {self.percentile(0.95):.2f}",
+            f"  requests retried: {sum(self.retried_requests.values())}"
+            + "".join(f", {system} {count}" for system, count in self.retried_requests.items() if count),
         ]
         for item in self.items:
             if item.outcome != "DONE":

@@ -15,11 +15,11 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urljoin
 
 import lxml.html
@@ -29,6 +29,7 @@ from playwright.async_api import BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import BaseModel, ConfigDict, SecretStr
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from bistand.core.errors import ApplicationError
 from bistand.core.personnummer import mask_personnummer_in_text
@@ -265,6 +266,52 @@ def parse_search_form(html: str, url: str, label: str, system: str) -> SearchFor
     raise page_changed(system, f"no search field labelled {label!r}")
 
 
+TRANSIENT_HTTP = frozenset({502, 503, 504})
+"""Answers a gateway or an overloaded server gives now and then; the same request may well pass."""
+
+
+class TransientError(ApplicationError):
+    """System trouble the same request may not meet again: a timeout, a dropped or refused
+    connection, HTTP 502/503/504. A read is tried again on it (ReadRetry) before it fails the item."""
+
+
+@dataclass(frozen=True)
+class ReadRetry:
+    """How one read (a page GET, or a search, which changes nothing) is tried again on a transient
+    failure before it counts as the item's failure: with some 20 requests per application, one
+    failed request in ten would otherwise fail almost every try of the whole application."""
+
+    tries: int = 3
+    """Tries of one read in all (1: no retry)."""
+    first_wait_s: float = 0.1
+    max_wait_s: float = 2.0
+    """The waits between tries are random (full jitter) and grow exponentially up to this."""
+
+    def retrying(self, on_retry: Callable[[RetryCallState], None], tries: int | None = None) -> AsyncRetrying:
+        return AsyncRetrying(
+            retry=retry_if_exception_type(TransientError), stop=stop_after_attempt(max(1, tries or self.tries)),
+            wait=wait_random_exponential(multiplier=self.first_wait_s, max=self.max_wait_s),
+            before_sleep=on_retry, reraise=True,
+        )
+
+
+async def write_safely(page: Any, write: Callable[[], Awaitable[object]],
+                       landed: Callable[[], Awaitable[bool]]) -> bool:
+    """One write, tried again on a transient failure only after a fresh look shows it did not land
+    (a 503 or a timeout may come after the system saved it). Returns whether this call wrote.
+    `page` is the system's page object (its ReadRetry, and its count of requests tried again).
+
+    A write takes a few requests (the form, the post, the page it leads to), each of which may
+    fail, and each try is checked first: it gets twice the tries of a read."""
+    async for attempt in page.read_retry.retrying(page.count_retry, tries=2 * page.read_retry.tries):
+        with attempt:
+            if attempt.retry_state.attempt_number > 1 and await landed():
+                return False
+            await write()
+            return True
+    raise AssertionError("unreachable: the retrying loop returns or raises")
+
+
 @dataclass
 class Fetched:
     """A page as read: the URL it ended on and its HTML."""
@@ -289,7 +336,7 @@ class PortalPage:
 
     def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials,
                  read_strategy: ReadStrategy | None = None, session_file: Path | None = None,
-                 restored: bool = False) -> None:
+                 restored: bool = False, read_retry: ReadRetry | None = None) -> None:
         read_strategy = read_strategy or self.default_read_strategy
         if read_strategy not in READ_STRATEGIES:
             raise ValueError(f"unknown read strategy {read_strategy!r}: fetch or render")
@@ -308,6 +355,13 @@ class PortalPage:
         """Successful logins so far: concurrent callers who saw the same count share one login."""
         self.failure_screenshots: list[bytes] = []
         """Blurred screenshots of pages that failed, for the run's failure artifacts."""
+        self.read_retry = read_retry or ReadRetry()
+        self.retried_requests = 0
+        """Requests tried again after a transient failure: reads, and writes checked first (the run's
+        figures show them per system)."""
+
+    def count_retry(self, _state: RetryCallState) -> None:
+        self.retried_requests += 1
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -381,8 +435,15 @@ class PortalPage:
             await self.release(page)
 
     async def fetch(self, url: str, what: str, form: dict[str, str] | None = None) -> Fetched:
-        """GET (or POST `form`) through the context's request API; logs in again once when the
-        answer is the login page."""
+        """GET (or POST a search `form`) through the context's request API; logs in again once when
+        the answer is the login page; tried again on a transient failure (ReadRetry). Only reads
+        come here: a search changes nothing, so repeating it is safe."""
+        async for attempt in self.read_retry.retrying(self.count_retry):
+            with attempt:
+                return await self._fetch_once(url, what, form)
+        raise AssertionError("unreachable: the retrying loop returns or raises")
+
+    async def _fetch_once(self, url: str, what: str, form: dict[str, str] | None) -> Fetched:
         await self.ensure_logged_in()
         for attempt in range(2):
             seen = self.logins
@@ -392,11 +453,15 @@ class PortalPage:
                 else:
                     response = await self.context.request.post(url, form=form, max_redirects=5)
             except PlaywrightTimeout as exc:
-                raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
+                raise TransientError("TIMEOUT", f"{self.system}: {what} timed out") from exc
             except PlaywrightError as exc:
                 message = mask_personnummer_in_text(exc.message)[:120]
-                raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
+                raise TransientError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
             try:
+                if response.status in TRANSIENT_HTTP:
+                    raise TransientError(
+                        "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
+                    )
                 if response.status >= 500:
                     await self.capture_html(await response.text())
                     raise ApplicationError(
@@ -470,25 +535,27 @@ class PortalPage:
             await self._check(response, "inloggningssidan")
             await page.get_by_label("Användarnamn").fill(self.credentials.username)
             await page.get_by_label("Lösenord").fill(self.credentials.password.get_secret_value())
-            await page.get_by_role("button", name="Logga in").click()
-            await page.wait_for_load_state("domcontentloaded")
+            async with page.expect_navigation() as navigation:
+                await page.get_by_role("button", name="Logga in").click()
+            await self._check(await navigation.value, "inloggningen")  # a 503 here is worth another try
             if page.url.split("?")[0].endswith("/totp"):
                 if self.credentials.totp_secret is None:
                     raise ApplicationError("LOGIN_FAILED", f"{self.system}: asks for a code, no TOTP secret")
                 code = pyotp.TOTP(self.credentials.totp_secret.get_secret_value()).now()
                 await page.get_by_label("Säkerhetskod").fill(code)
-                await page.get_by_role("button", name="Verifiera").click()
-                await page.wait_for_load_state("domcontentloaded")
+                async with page.expect_navigation() as navigation:
+                    await page.get_by_role("button", name="Verifiera").click()
+                await self._check(await navigation.value, "inloggningen")
             if self._on_login_page(page):
                 raise ApplicationError("LOGIN_FAILED", f"{self.system}: login was refused")
             self._logged_in = True
             self.logins += 1
             await self._keep_session()
         except PlaywrightTimeout as exc:
-            raise ApplicationError("TIMEOUT", f"{self.system}: login timed out") from exc
+            raise TransientError("TIMEOUT", f"{self.system}: login timed out") from exc
         except PlaywrightError as exc:
             message = error_text(self.system, self.base_url, exc)
-            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
+            raise TransientError("SYSTEM_UNAVAILABLE", f"{self.system}: login: {message}") from exc
         finally:
             if own and self.read_strategy == "fetch":
                 await self.discard(page)  # fetch reads need no tab: free its renderer (memory)
@@ -512,6 +579,10 @@ class PortalPage:
             self.session_file.unlink(missing_ok=True)
 
     async def _check(self, response: Response | None, what: str) -> None:
+        if response is not None and response.status in TRANSIENT_HTTP:
+            raise TransientError(
+                "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
+            )
         if response is not None and response.status >= 500:
             raise ApplicationError(
                 "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
@@ -526,13 +597,20 @@ class PortalPage:
         self.failure_screenshots = [*self.failure_screenshots[-4:], shot]
 
     async def open(self, path: str, what: str = "sidan") -> Page:
-        """A new tab at `path`, logged in. The caller closes it."""
+        """A new tab at `path`, logged in. The caller closes it. Opening a page is a GET: tried
+        again on a transient failure (ReadRetry), also when the page then holds a form to post."""
+        async for attempt in self.read_retry.retrying(self.count_retry):
+            with attempt:
+                return await self._open_once(path, what)
+        raise AssertionError("unreachable: the retrying loop returns or raises")
+
+    async def _open_once(self, path: str, what: str) -> Page:
         await self.ensure_logged_in()
         seen = self.logins
         page = await self.new_page()
         try:
             response = await page.goto(self.url(path))
-            if response is not None and response.status >= 500:
+            if response is not None and response.status >= 500 and response.status not in TRANSIENT_HTTP:
                 await self.capture_failure(page)
             await self._check(response, what)
             if self._on_login_page(page):
@@ -545,11 +623,11 @@ class PortalPage:
         except PlaywrightTimeout as exc:
             await self.capture_failure(page)
             await self.discard(page)
-            raise ApplicationError("TIMEOUT", f"{self.system}: {what} timed out") from exc
+            raise TransientError("TIMEOUT", f"{self.system}: {what} timed out") from exc
         except PlaywrightError as exc:
             await self.discard(page)
             message = error_text(self.system, self.base_url, exc)
-            raise ApplicationError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
+            raise TransientError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
         except BaseException:
             await self.discard(page)
             raise

@@ -14,6 +14,7 @@ from typing import Literal, NoReturn
 from urllib.parse import quote, urlencode, urljoin
 
 from lxml.html import HtmlElement
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import ValidationError
@@ -22,9 +23,11 @@ from bistand.core.errors import ApplicationError
 from bistand.core.models import CostType, DeclaredCost, DeclaredIncome, Member, Model, Period
 from bistand.core.personnummer import InvalidPersonnummer
 from bistand.pages.base import (
+    TRANSIENT_HTTP,
     Fetched,
     PortalPage,
     Row,
+    TransientError,
     link_href,
     named,
     parse_html,
@@ -303,20 +306,31 @@ class EServicePage(PortalPage):
         return await self.parsed(await self.read(self._detail_path(application_id), "ansökan"), parse_application)
 
     async def download_attachment(self, application_id: str, link: AttachmentLink) -> bytes:
-        """The file's bytes, fetched with the logged-in context's cookies."""
+        """The file's bytes, fetched with the logged-in context's cookies (a read: tried again on a
+        transient failure, ReadRetry)."""
         expected = f"{self._detail_path(application_id)}/attachments/"
         if not link.path.startswith(expected):
             raise ValueError("attachment link does not belong to this application")
+        async for attempt in self.read_retry.retrying(self.count_retry):
+            with attempt:
+                return await self._download_once(link)
+        raise AssertionError("unreachable: the retrying loop returns or raises")
+
+    async def _download_once(self, link: AttachmentLink) -> bytes:
         await self.ensure_logged_in()
         for attempt in range(2):
             seen = self.logins
             try:
                 response = await self.context.request.get(self.url(link.path), max_redirects=5)
             except PlaywrightTimeout as exc:
-                raise ApplicationError("TIMEOUT", "eservice: attachment download timed out") from exc
+                raise TransientError("TIMEOUT", "eservice: attachment download timed out") from exc
+            except PlaywrightError as exc:
+                raise TransientError("SYSTEM_UNAVAILABLE", "eservice: attachment download failed "
+                                                           f"({type(exc).__name__})") from exc
             try:
                 if response.status >= 500:
-                    raise ApplicationError(
+                    error = TransientError if response.status in TRANSIENT_HTTP else ApplicationError
+                    raise error(
                         "SYSTEM_UNAVAILABLE", f"eservice: attachment download answered HTTP {response.status}"
                     )
                 if response.url.split("?")[0].endswith("/login"):

@@ -261,6 +261,8 @@ class RunControlKeywords:
             self._hand_back_ahead()
             if self.summary is not None and self.task == "consumer":
                 self.summary.finished_at = datetime.now(UTC)
+                self.summary.retried_requests = {system: page.retried_requests
+                                                 for system, page in sorted(self.ctx.pages().items())}
                 json_path, xlsx_path = self.summary.write(self.run_dir)
                 for line in self.summary.console_lines():
                     logger.console(line)
