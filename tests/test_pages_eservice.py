@@ -193,12 +193,17 @@ def test_a_changed_page_is_an_application_error_without_personal_data(browser_se
         assert member["last_name"] not in text
 
 
-def test_a_server_error_is_an_application_error(browser_session, eservice, simulators):
+def test_a_server_error_that_outlasts_the_reads_tries_is_an_application_error(browser_session, eservice,
+                                                                               simulators):
     browser_session.run(eservice.login())
-    httpx.post(f"{simulators.urls['eservice']}/_sim/faults", json={"status": 503, "count": 1}, timeout=5)
+    tries = eservice.read_retry.tries
+    httpx.post(f"{simulators.urls['eservice']}/_sim/faults", json={"status": 503, "count": tries}, timeout=5)
+    before = eservice.retried_requests
     with pytest.raises(ApplicationError) as caught:
         browser_session.run(eservice.status("ANS-2026-000004"))
     assert caught.value.code == "SYSTEM_UNAVAILABLE"
+    assert eservice.retried_requests - before == tries - 1
+    assert browser_session.run(eservice.status("ANS-2026-000004")) == "Ny"  # the next read passes
 
 
 def test_an_unknown_status_label_is_refused_before_touching_the_page(browser_session, eservice):
