@@ -1,11 +1,11 @@
 """The sealed chain of records in one records folder: append, verify, purge.
 
-Each record file holds its record in canonical JSON (sorted keys, no whitespace, UTF-8) and a
-`seal`: its sequence number, when it was sealed, the SHA-256 of the record before it and its own
-SHA-256 (of the canonical form without `seal.sha256`). `head.json` names the last record. Every
-change of the folder (an append, a purge) happens under one exclusive file lock (`.lock`,
-fcntl), so several runners, or several applications in flight, never fork the chain or lose a
-link; `verify` takes the same lock shared, so it never sees half an append.
+Each record file holds its record as one line of compact JSON (UTF-8) with a `seal`: its sequence
+number, when it was sealed, the SHA-256 of the record before it and its own SHA-256, taken over
+the record's canonical form (sorted keys, no whitespace, UTF-8) without `seal.sha256`.
+`head.json` names the last record. Every change of the folder (an append, a purge) happens
+under one exclusive file lock (`.lock`, fcntl), so several runners, or several applications in
+flight, never fork the chain or lose a link; `verify` takes the same lock shared, so it never sees half an append.
 
 What `verify` finds, slot by slot from the chain's start (the latest purge marker, else the
 first record) to the head: a missing sequence number is a removed record; a record whose bytes
@@ -40,8 +40,17 @@ RECORD_NAME = re.compile(r"^(?P<sequence>\d{8})-(?P<name>[A-Za-z0-9-]+)\.json$")
 
 
 def canonical(value: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, UTF-8 (not ASCII-escaped)."""
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 (not ASCII-escaped). What the seal hashes."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def file_form(record: dict[str, Any]) -> bytes:
+    """How a record is stored: compact JSON in the record's own key order, UTF-8, one line.
+
+    The key order is kept because the report lays some data out in that order (a finding's data);
+    `explain` re-renders the report from the record and compares it with the sealed report hash.
+    """
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode() + b"\n"
 
 
 def seal_hash(record: dict[str, Any]) -> str:
@@ -114,8 +123,8 @@ def read_entry(path: Path) -> Entry:
     entry = Entry(path, sequence, record)
     if record["seal"].get("sequence") != sequence:
         entry.problem = "sekvensnumret i filen stämmer inte med filnamnet"
-    elif data != canonical(record) + b"\n":
-        entry.problem = "filens byte är inte postens förseglade form"
+    elif data != file_form(record):
+        entry.problem = "filens byte är inte postens lagrade form"
     elif seal_hash(record) != entry.stored_hash:
         entry.problem = "innehållet stämmer inte med förseglingens hash"
     return entry
@@ -215,7 +224,7 @@ class RecordChain:
         sealed = {**record, "seal": {"sequence": sequence, "sealed_at": now.isoformat(), "previous_sha256": previous}}
         sealed["seal"]["sha256"] = seal_hash(sealed)
         path = self.directory / f"{sequence:08d}-{name}.json"
-        temporary = write_private(path, canonical(sealed) + b"\n")
+        temporary = write_private(path, file_form(sealed))
         try:
             pending = with_files(sealed) if with_files is not None else []
         except BaseException:

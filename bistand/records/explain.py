@@ -8,6 +8,7 @@ differently. Nothing here reads a portal: the record is all there is.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +90,15 @@ def explain_record(record: dict[str, Any]) -> str:
     return render_text(bundle_of(record), assessment_of(record), guideline)
 
 
+def report_reproduced(record: dict[str, Any]) -> bool | None:
+    """Whether the report rendered from the record is, byte for byte, the text report sealed with it
+    (None when the record names no text report)."""
+    sealed = record.get("report", {}).get("files", {}).get("txt", {}).get("sha256")
+    if not sealed:
+        return None
+    return hashlib.sha256(explain_record(record).encode("utf-8")).hexdigest() == sealed
+
+
 def record_header(entry: Entry) -> list[str]:
     """Where the record comes from and what decided, in Swedish (no personal data)."""
     record = entry.record
@@ -103,6 +113,10 @@ def record_header(entry: Entry) -> list[str]:
         f"(sha256 {str(norm.get('sha256', ''))[:12]}, {status})",
         f"Läge: {decided.get('mode', '–')}, körning {decided.get('runner', '–')}, "
         f"bedömd {local_time(_time(decided.get('assessed_at')), seconds=True)}",
+        "Rapporten nedan är återskapad ur posten: " + {
+            True: "identisk med den rapport som förseglades med beslutet",
+            False: "SKILJER SIG från den rapport som förseglades med beslutet",
+            None: "posten anger ingen förseglad rapport"}[report_reproduced(record)],
     ]
 
 

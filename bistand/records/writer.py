@@ -18,8 +18,8 @@ from typing import Any
 from bistand.core.models import Assessment, CaseBundle
 from bistand.records.chain import RecordChain, write_private
 from bistand.records.record import ReportFile, build_record
-from bistand.report.html import render_html
-from bistand.report.text import render_text
+from bistand.report import html as html_report
+from bistand.report import text as text_report
 
 REPORT_KINDS = ("txt", "html")
 """The report files sealed with the record (the PDF prints afterwards and is not)."""
@@ -42,8 +42,8 @@ def report_paths(reports_dir: Path, application_id: str) -> dict[str, Path]:
 def write_report_and_record(bundle: CaseBundle, assessment: Assessment, *, reports_dir: Path, records_dir: Path,
                             runner: str, guideline: str, norm_dir: Path) -> WrittenDecision:
     """Render the report, then write its text and HTML and the sealed decision record together."""
-    text = render_text(bundle, assessment, guideline)
-    html = render_html(bundle, assessment, guideline)
+    text = text_report.render_text(bundle, assessment, guideline)
+    html = html_report.render_html(bundle, assessment, guideline)
     paths = report_paths(reports_dir, assessment.application_id)
     contents = {"txt": text.encode("utf-8"), "html": html.encode("utf-8")}
     files = [ReportFile(kind, os.path.relpath(paths[kind], records_dir), hashlib.sha256(contents[kind]).hexdigest())
