@@ -59,8 +59,9 @@ def seal_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({**record, "seal": seal})).hexdigest()
 
 
-def write_private(path: Path, data: bytes) -> Path:
-    """`data` in a temporary owner-only file beside `path`, flushed; returns the temporary path."""
+def write_private(path: Path, data: bytes, durable: bool = True) -> Path:
+    """`data` in a temporary owner-only file beside `path`, flushed (and with `durable`, on disk
+    before it is renamed: fsync); returns the temporary path."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -68,7 +69,8 @@ def write_private(path: Path, data: bytes) -> Path:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -54,7 +54,9 @@ def write_report_and_record(bundle: CaseBundle, assessment: Assessment, *, repor
         staged: list[tuple[Path, Path]] = []
         try:
             for kind in REPORT_KINDS:
-                staged.append((write_private(paths[kind], contents[kind]), paths[kind]))
+                # No fsync for the reports (as before records): the record on disk is the evidence,
+                # and `explain` renders the same report from it byte for byte.
+                staged.append((write_private(paths[kind], contents[kind], durable=False), paths[kind]))
         except BaseException:
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)
