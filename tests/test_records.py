@@ -262,6 +262,20 @@ def test_one_removed_record_is_found_and_named(written, tmp_path, capsys):
     assert lines == ["borttagen: nr 10 00000010-*.json: posten saknas"]
 
 
+def test_a_changed_or_removed_report_is_found_by_the_hash_sealed_with_its_record(written, tmp_path, capsys):
+    chain = copy_of(written, tmp_path)
+    reports = chain.directory.parent
+    text = reports / "ANS-2026-000004.txt"
+    text.write_text(text.read_text(encoding="utf-8").replace("kr", "kr ", 1), encoding="utf-8")
+    (reports / "ANS-2026-000009.html").unlink()
+    code, lines = verify_lines(chain, capsys)
+    assert code == 1
+    assert lines == ["ändrad: nr 4 ANS-2026-000004.txt: rapporten har ändrats sedan den förseglades med "
+                     "00000004-ANS-2026-000004.json",
+                     "borttagen: nr 9 ANS-2026-000009.html: rapporten som förseglades med "
+                     "00000009-ANS-2026-000009.json saknas"]
+
+
 def test_the_last_record_removed_is_found_by_the_head(written, tmp_path, capsys):
     chain = copy_of(written, tmp_path)
     chain.record_paths()[-1].unlink()

@@ -11,7 +11,8 @@ What `verify` finds, slot by slot from the chain's start (the latest purge marke
 first record) to the head: a missing sequence number is a removed record; a record whose bytes
 are not its sealed canonical form, or that is not the version the next record (or the head) was
 sealed over, is a changed record; a second record in a slot, a record after the head or before
-the start is an inserted record. The head itself is not protected against someone who rewrites
+the start is an inserted record. The text and HTML report sealed with each application's latest
+record must still be there, unchanged. The head itself is not protected against someone who rewrites
 the whole chain: keep the head hash `records verify` prints somewhere else (docs/records.md).
 
 Every file is written owner-only (0600) to a temporary name and renamed into place.
@@ -301,10 +302,34 @@ class RecordChain:
                 elif sequence == first_sequence and entry.previous != start_hash:
                     problems.append(_problem("changed", entry, "bygger inte på kedjans början"))
             previous_sealed_at = keep.sealed_at or previous_sealed_at
+        inserted = {p.name for p in problems if p.kind == "inserted"}
+        problems += self._report_problems([e for e in entries if e.path.name not in inserted])
         if since is not None:
             problems = [p for p in problems if p.sealed_at is None or p.sealed_at >= since]
         result.problems = sorted(problems, key=lambda p: (p.sequence, p.name))
         return result
+
+    def _report_problems(self, entries: list[Entry]) -> list[Problem]:
+        """The report files sealed with each application's latest record: changed or gone since."""
+        latest: dict[str, Entry] = {}
+        for entry in sorted(entries, key=lambda e: e.sequence):
+            if entry.kind == "decision" and not entry.problem:
+                latest[str(entry.record.get("application_id"))] = entry
+        problems = []
+        for entry in latest.values():
+            for meta in entry.record.get("report", {}).get("files", {}).values():
+                path = (self.directory / meta["path"]).resolve()
+                try:
+                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                except FileNotFoundError:
+                    problems.append(Problem("removed", entry.sequence, path.name,
+                                            f"rapporten som förseglades med {entry.path.name} saknas", entry.sealed_at))
+                    continue
+                if digest != meta["sha256"]:
+                    problems.append(Problem("changed", entry.sequence, path.name,
+                                            f"rapporten har ändrats sedan den förseglades med {entry.path.name}",
+                                            entry.sealed_at))
+        return problems
 
     @staticmethod
     def _start(entries: list[Entry]) -> tuple[int, str]:
