@@ -27,6 +27,7 @@ from bistand.report.labels import (
     DEFAULT_GUIDELINE,
     FINDING_TITLES,
     INCOME_LABELS,
+    NORM_STATUS_LABELS,
     PROPOSAL_LABELS,
     format_kr,
     label,
@@ -198,8 +199,8 @@ def differences(stored: Assessment, now: Assessment) -> list[str]:
 
     lines += _lines_by_key(stored.norm_lines, now.norm_lines, norm_key, norm_name,
                            lambda line: (line.amount, line.status),
-                           lambda name, a, b: f"{name}: {format_kr(a.amount)} ({a.status}) → "
-                                              f"{format_kr(b.amount)} ({b.status})")
+                           lambda name, a, b: f"{name}: {format_kr(a.amount)} ({label(NORM_STATUS_LABELS, a.status)})"
+                                              f" → {format_kr(b.amount)} ({label(NORM_STATUS_LABELS, b.status)})")
     lines += _lines_by_key(stored.cost_lines, now.cost_lines, lambda c: c.type.value,
                            lambda c: f"Kostnad {label(COST_LABELS, c.type)}",
                            lambda c: (c.approved, c.cap, c.document_amount),
