@@ -171,6 +171,16 @@ def test_explain_of_an_application_without_a_record_exits_2(written, capsys):
     assert explain_main(["ANS-2026-999999", "--dir", str(out / "records"), "--norm-dir", str(DEFAULT_NORM_DIR)]) == 2
 
 
+def test_explain_all_since_a_later_date_finds_no_records_and_exits_2(written, capsys):
+    out, _ = written
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    assert explain_main(["--all", "--since", tomorrow, "--dir", str(out / "records"),
+                         "--norm-dir", str(DEFAULT_NORM_DIR)]) == 2
+    assert explain_main(["--all", "--since", "2000-01-01", "--dir", str(out / "records"),
+                         "--norm-dir", str(DEFAULT_NORM_DIR)]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("20 beslut omprövade: 20 samma utfall, 0 ändras")
+
+
 def changed_norm_dir(tmp_path: Path, key: str, delta: int) -> Path:
     norm_dir = tmp_path / "norm"
     shutil.copytree(DEFAULT_NORM_DIR, norm_dir)

@@ -254,6 +254,8 @@ class RecordChain:
 
     def verify(self, since: datetime | None = None) -> Verification:
         """Every changed, removed or inserted record (only those sealed at or after `since`)."""
+        if not self.directory.is_dir():
+            return Verification()
         with self.locked(exclusive=False):
             entries = self.entries()
             head = self.head()
