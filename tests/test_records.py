@@ -136,6 +136,46 @@ def test_attachments_and_frames_carry_the_sha256_of_the_bytes_read(tmp_path):
     assert read_frame(copy, "EB-2026-0001").sha256 == hashlib.sha256(copy.read_bytes()).hexdigest()
 
 
+def one_bundle():
+    return next(iter(bundles_from_world(load_world(ROOT / "devdata" / "worlds" / "example.json")).values()))
+
+
+def test_no_report_is_written_when_its_record_cannot_be(tmp_path, monkeypatch):
+    """The record is renamed into place first: when that fails, the staged reports are dropped too."""
+    import bistand.records.chain as chain_module
+    from bistand.core.engine import assess
+    from bistand.records.writer import write_report_and_record
+
+    real_replace = chain_module.os.replace
+
+    def failing_replace(source, target):
+        if str(target).endswith(".json") and "head" not in str(target):
+            raise OSError("disk full")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(chain_module.os, "replace", failing_replace)
+    bundle = one_bundle()
+    with pytest.raises(OSError, match="disk full"):
+        write_report_and_record(bundle, assess(bundle), reports_dir=tmp_path / "reports",
+                                records_dir=tmp_path / "records", runner="test", guideline="Riktlinjer",
+                                norm_dir=DEFAULT_NORM_DIR)
+    left = sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock")
+    assert left == []
+
+
+def test_no_report_is_written_when_the_record_cannot_be_built(tmp_path):
+    """A norm table gone between the assessment and the record: neither report nor record."""
+    from bistand.core.engine import assess
+    from bistand.records.writer import write_report_and_record
+
+    bundle = one_bundle()
+    with pytest.raises(Exception, match="2026"):
+        write_report_and_record(bundle, assess(bundle), reports_dir=tmp_path / "reports",
+                                records_dir=tmp_path / "records", runner="test", guideline="Riktlinjer",
+                                norm_dir=tmp_path / "no-tables")
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
 # --- explain ------------------------------------------------------------------------------------------
 
 
@@ -399,7 +439,7 @@ def test_a_purged_record_put_back_is_found(written, tmp_path, capsys):
 def test_records_after_a_purge_chain_on_the_purge_marker(written, tmp_path):
     chain = copy_of(written, tmp_path)
     chain.purge(0, now=datetime.now(UTC) + timedelta(days=1))
-    bundle = next(iter(bundles_from_world(load_world(ROOT / "devdata" / "worlds" / "example.json")).values()))
+    bundle = one_bundle()
     from bistand.core.engine import assess
     from bistand.records.writer import write_report_and_record
 

@@ -236,7 +236,7 @@ class RecordChain:
         try:
             os.replace(temporary, path)
         except BaseException:
-            for other, _ in pending:
+            for other in (temporary, *(staged for staged, _ in pending)):
                 other.unlink(missing_ok=True)
             raise
         for other, final in pending:
