@@ -334,6 +334,16 @@ def test_the_last_record_removed_is_found_by_the_head(written, tmp_path, capsys)
     assert lines == ["borttagen: nr 20 00000020-*.json: posten saknas"]
 
 
+def test_a_damaged_head_is_reported_and_the_records_are_still_checked(written, tmp_path, capsys):
+    chain = copy_of(written, tmp_path)
+    (chain.directory / "head.json").write_text("{}", encoding="utf-8")
+    chain.record_paths()[2].unlink()
+    code, lines = verify_lines(chain, capsys)
+    assert code == 1
+    assert lines == ["borttagen: nr 0 head.json: kedjans huvud saknas",
+                     "borttagen: nr 3 00000003-*.json: posten saknas"]
+
+
 def test_one_inserted_record_is_found_and_named(written, tmp_path, capsys):
     """A forged record, properly sealed, slipped in with the number of an existing one."""
     chain = copy_of(written, tmp_path)

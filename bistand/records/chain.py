@@ -189,10 +189,15 @@ class RecordChain:
         return [read_entry(path) for path in self.record_paths()]
 
     def head(self) -> dict[str, Any] | None:
+        """head.json when it is there and names a sequence number and a hash; else None."""
         try:
-            return json.loads((self.directory / HEAD_FILE).read_text(encoding="utf-8"))
+            head = json.loads((self.directory / HEAD_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        if not isinstance(head, dict) or not isinstance(head.get("sequence"), int) \
+                or not isinstance(head.get("sha256"), str):
+            return None
+        return head
 
     def _current_head(self) -> tuple[int, str]:
         """(sequence, sha256) of the last record: from head.json, or the last file when it is gone."""
