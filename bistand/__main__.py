@@ -1,4 +1,5 @@
-"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm | bench | dashboard.
+"""`python -m bistand <command>`: report | run | produce | work | queue | replay | demo | norm | bench | dashboard
+| records | explain.
 
 See README."""
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         print("  norm    show | add | verify the riksnorm tables (next year's norm)")
         print("  bench   seconds, memory and CPU per application against the HTTP floor (README, Performance)")
         print("  dashboard  the team lead's dashboard over the queue [--port 8480] [--host 127.0.0.1] [--demo]")
+        print("  records verify [--since DATE] | purge [--older-than N] | schema: the sealed decision records")
+        print("  explain ANS-… | --all [--since DATE] [--json]: how a decision was reached; the same today?")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "report":
@@ -40,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         from bistand.dashboard.cli import main as dashboard_main
 
         return dashboard_main(rest)
+    if command == "records":
+        from bistand.records.cli import records_main
+
+        return records_main(rest)
+    if command == "explain":
+        from bistand.records.cli import explain_main
+
+        return explain_main(rest)
     if command in {"run", "produce", "work", "queue", "replay", "demo"}:
         from bistand.runner.cli import main as runner_main
 

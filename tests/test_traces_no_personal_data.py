@@ -1,8 +1,9 @@
-"""No personal data in any file the bot writes outside output/reports/ (issue 7 §4).
+"""No personal data in any file the bot writes outside output/reports/ and output/records/ (issue 7 §4).
 
 The bot runs against simulators started with `--faults` while one portal fails, so every item
 is retried and leaves blurred screenshots and Playwright traces under output/runs/<run>/failures/. Then
-every trace is unzipped and every file outside output/reports/ is read, looking for the world's
+every trace is unzipped and every file outside output/reports/ (and the decision records, which hold
+what the reports hold: docs/records.md) is read, looking for the world's
 personnummer (every spelling), first and last names (whole words) and the vault's passwords.
 
 What this proves: none of those strings is stored in text form in those files, including inside
@@ -138,7 +139,7 @@ def test_no_file_outside_the_reports_holds_a_personnummer_a_name_or_a_password(f
     assert {p.parent.name for p in traces} >= {f"{i}-try{n}" for i in IDS for n in (2, 3)}
     numbers, names, secrets = *personal_strings(faulted_run["world"]), vault_passwords()
     files = [p for p in output.rglob("*") if p.is_file() and p.suffix != ".png"
-             and output / "reports" not in p.parents]
+             and output / "reports" not in p.parents and output / "records" not in p.parents]
     assert any(p.name == "log.html" for p in files) and any(p.name == "run-summary.json" for p in files)
     template = robot_template_lines()
     leaks = {where: hits for path in files for where, text in texts_of(path, template)

@@ -55,9 +55,18 @@ class Settings(BaseModel):
     """Applications one runner works on at a time: while the suite finishes one, the next ones are
     already being read, assessed and written (bistand.bot.prepare). 1: one at a time."""
 
+    records_retention_days: int = Field(1825, ge=1)
+    """How long decision records (and their reports) are kept: `python -m bistand records purge`
+    removes older ones (docs/records.md; five years, as socialtjänstlagen's gallring of case files)."""
+
     @property
     def reports_dir(self) -> Path:
         return self.output_dir / "reports"
+
+    @property
+    def records_dir(self) -> Path:
+        """The sealed decision records, one chain per output folder (docs/records.md)."""
+        return self.output_dir / "records"
 
     def _wait(self, jitter: bool):
         return wait_exponential_jitter(multiplier=self.backoff_seconds, max=self.backoff_max_seconds, exp_base=2,
@@ -98,6 +107,7 @@ _ENV = {
     "guideline": "BISTAND_GUIDELINE",
     "casemgmt_client": "BISTAND_CASEMGMT_CLIENT",
     "in_flight": "BISTAND_IN_FLIGHT",
+    "records_retention_days": "BISTAND_RECORDS_RETENTION_DAYS",
 }
 
 

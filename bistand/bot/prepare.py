@@ -24,9 +24,9 @@ from bistand.core.engine import assess
 from bistand.core.errors import BusinessError
 from bistand.core.models import Role
 from bistand.pages.casemgmt import ApplicationRegistration
-from bistand.report.html import render_html
+from bistand.queue.config import runner_id
+from bistand.records.writer import report_paths, write_report_and_record
 from bistand.report.pdf import write_pdf
-from bistand.report.text import render_text
 
 WAITING_STATUS = "Väntar på handläggare"
 STEPS = ("read", "assess", "report", "register", "write")
@@ -70,22 +70,21 @@ async def assess_step(ctx: RunContext, work: ItemWork) -> None:
 
 
 async def report_step(ctx: RunContext, work: ItemWork) -> None:
-    """Plain text (for the case-management system), HTML and PDF under output/reports/. The text
-    and HTML are rendered off the loop so other applications' page work goes on meanwhile; the
-    PDF (for the caseworker, not needed by any write) prints while the writes go on, and the
-    write step waits for it, so an application is never done without its PDF."""
-    out = ctx.settings.reports_dir
-    guideline = ctx.settings.guideline
-    paths = {kind: out / f"{work.application_id}.{kind}" for kind in ("txt", "html", "pdf")}
+    """Plain text (for the case-management system), HTML and PDF under output/reports/, and the
+    sealed decision record under output/records/, written together (bistand.records.writer). The
+    text, HTML and record are written off the loop so other applications' page work goes on
+    meanwhile; the PDF (for the caseworker, not needed by any write) prints while the writes go
+    on, and the write step waits for it, so an application is never done without its PDF."""
+    settings = ctx.settings
 
     def render_and_write() -> tuple[str, str]:
-        out.mkdir(parents=True, exist_ok=True)
-        text = render_text(work.bundle, work.assessment, guideline)
-        html = render_html(work.bundle, work.assessment, guideline)
-        paths["txt"].write_text(text, encoding="utf-8")
-        paths["html"].write_text(html, encoding="utf-8")
-        return text, html
+        written = write_report_and_record(
+            work.bundle, work.assessment, reports_dir=settings.reports_dir, records_dir=settings.records_dir,
+            runner=runner_id(), guideline=settings.guideline, norm_dir=settings.norm_dir,
+        )
+        return written.text, written.html
 
+    paths = report_paths(settings.reports_dir, work.application_id)
     text, html = await asyncio.to_thread(render_and_write)
     if work.printing is not None:
         work.printing.cancel()  # a retry's report replaces the last try's

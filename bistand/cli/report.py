@@ -1,8 +1,9 @@
 """`python -m bistand report --world FILE --out DIR [--mode support|automated] [--no-pdf]`
 
 Assesses every application of a world file offline (no simulators, no portals) and writes, per
-application, `<id>.txt`, `<id>.html` and `<id>.pdf`, plus `outcomes.json` in the format of the
-world's `expected`. An application that cannot be assessed (e.g. no norm table for its year) gets
+application, `<id>.txt`, `<id>.html` and `<id>.pdf` with its sealed decision record in `records/`
+(docs/records.md), plus `outcomes.json` in the format of the world's `expected`. An application
+that cannot be assessed (e.g. no norm table for its year) gets
 `{"error": ...}` (and a line on stderr) and the others are still assessed. Exit code 0 when all
 were assessed, 1 when any failed, 2 when the world file cannot be read.
 """
@@ -71,8 +72,8 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
     """
     from bistand.core.engine import assess
     from bistand.core.world_bundles import bundle_from_world, outcome_of
-    from bistand.report.html import render_html
-    from bistand.report.text import render_text
+    from bistand.queue.config import runner_id
+    from bistand.records.writer import write_report_and_record
 
     out.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, dict[str, Any]] = {}
@@ -83,12 +84,10 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
             try:  # everything for one application, the report included: one bad one must not stop the others
                 bundle = bundle_from_world(world, raw)
                 assessment = assess(bundle, mode, norm_dir=norm_dir)
-                text = render_text(bundle, assessment, guideline)
-                html = render_html(bundle, assessment, guideline)
-                (out / f"{application_id}.txt").write_text(text, encoding="utf-8")
-                (out / f"{application_id}.html").write_text(html, encoding="utf-8")
+                written = write_report_and_record(bundle, assessment, reports_dir=out, records_dir=out / "records",
+                                                  runner=runner_id(), guideline=guideline, norm_dir=norm_dir)
                 if printer is not None:
-                    printer.print(html, out / f"{application_id}.pdf")
+                    printer.print(written.html, written.report_paths["pdf"])
             except Exception as exc:
                 outcomes[application_id] = {"error": _error_text(exc)}
                 print(f"{application_id}  FEL: {_error_text(exc)[:200]}", file=sys.stderr)

@@ -9,6 +9,7 @@ cannot hang or exhaust the bot.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -148,9 +149,11 @@ def _from_text(base: dict, text: str) -> Attachment:
 def read_attachment(filename: str, cost_type: CostType, data: bytes) -> Attachment:
     """Read one uploaded file: its real format, and its amount to pay when it is machine-readable."""
     size = len(data)
+    digest = hashlib.sha256(data).hexdigest()  # the decision record names the exact file read
 
     def result(fmt: AttachmentFormat, **fields) -> Attachment:
-        return Attachment(filename=filename, cost_type=cost_type, format=fmt, size_bytes=size, **fields)
+        return Attachment(filename=filename, cost_type=cost_type, format=fmt, size_bytes=size, sha256=digest,
+                          **fields)
 
     fmt = sniff_format(data[:MAX_BYTES] if size > MAX_BYTES else data)
     if fmt in (AttachmentFormat.PNG, AttachmentFormat.JPG):
@@ -159,7 +162,7 @@ def read_attachment(filename: str, cost_type: CostType, data: bytes) -> Attachme
         return result(fmt, readable=False, problem=PROBLEM_CORRUPT)
     if size > MAX_BYTES:
         return result(fmt, readable=False, problem=PROBLEM_TOO_LARGE)
-    base = {"filename": filename, "cost_type": cost_type, "size_bytes": size}
+    base = {"filename": filename, "cost_type": cost_type, "size_bytes": size, "sha256": digest}
     try:
         if fmt is AttachmentFormat.DOCX:
             return _from_text({**base, "format": fmt}, _docx_text(data))

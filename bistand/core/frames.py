@@ -7,6 +7,7 @@ FRAME_INVALID with a message naming the file, sheet and cell; cosmetic edits mus
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import zipfile
@@ -395,8 +396,16 @@ def read_frame(path: Path, case_number: str) -> FrameReading:
         return FrameReading(
             status=FrameStatus.MISSING, file_name=file_name, problem=f"{file_name}: ingen referensram finns för ärendet"
         )
+    digest = file_sha256(path)
     try:
         frame = _frame(_open(path), case_number)
     except _Unreadable as reason:
-        return FrameReading(status=FrameStatus.INVALID, file_name=file_name, problem=reason.message(file_name))
-    return FrameReading(status=FrameStatus.OK, frame=frame, file_name=file_name)
+        return FrameReading(status=FrameStatus.INVALID, file_name=file_name, problem=reason.message(file_name),
+                            sha256=digest)
+    return FrameReading(status=FrameStatus.OK, frame=frame, file_name=file_name, sha256=digest)
+
+
+def file_sha256(path: Path) -> str:
+    """The workbook's SHA-256 (hex), for the decision record: which file the frame was read from."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()

@@ -141,6 +141,8 @@ class Attachment(Model):
     amount: Kronor | None = None
     problem: str = ""
     size_bytes: int = 0
+    sha256: str = ""
+    """SHA-256 of the bytes downloaded (hex); empty when the file's bytes were not read (world bundles)."""
 
 
 class Application(Model):
@@ -320,6 +322,8 @@ class FrameReading(Model):
     problem: str = ""
     """For INVALID: the message naming file, sheet and cell."""
     file_name: str = ""
+    sha256: str = ""
+    """SHA-256 of the workbook's bytes as read (hex); empty when there was no file to read."""
 
 
 # --- Inputs bundled for one application ----------------------------------------------------

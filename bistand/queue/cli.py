@@ -151,6 +151,7 @@ def verdict_of(run_dir: Path, quiet: bool = False) -> int:
 def print_paths(env: dict[str, str], run_dir: Path) -> None:
     settings = load_settings(environ=env)
     print(f"Reports:     {settings.reports_dir}", flush=True)
+    print(f"Records:     {settings.records_dir}  (python -m bistand records verify | explain --all)", flush=True)
     logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html") if p.exists()]
     print(f"Logs:        {'  '.join(str(p) for p in logs)}", flush=True)
     print(f"Run summary: {run_dir / 'run-summary.json'}  {run_dir / 'run-summary.xlsx'}", flush=True)

@@ -7,6 +7,7 @@ page in it, so printing many reports costs one `set_content` + `pdf` each.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
@@ -20,7 +21,11 @@ PDF_OPTIONS = {
     "print_background": True,
     "prefer_css_page_size": True,
     "margin": {"top": "10mm", "bottom": "11mm", "left": "12mm", "right": "12mm"},
+    "tagged": True,
+    "outline": True,
 }
+"""`tagged`: Chromium writes the structure tree (headings, tables, lists) for screen readers
+(PDF/UA-style tagging); `outline`: bookmarks from the report's headings."""
 
 _locks: WeakKeyDictionary[BrowserContext, asyncio.Lock] = WeakKeyDictionary()
 
@@ -50,8 +55,12 @@ async def write_pdf(html: str, out_path: Path, session: BrowserSession) -> Path:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
+    """The PDF holds what the report holds: owner-only, like the text and HTML (and the records)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+    os.chmod(path, 0o600)
 
 
 def render_pdf(html: str, out_path: Path, session: BrowserSession | None = None) -> Path:
@@ -63,7 +72,7 @@ def render_pdf(html: str, out_path: Path, session: BrowserSession | None = None)
             data = own.run(_print(own, html))
     else:
         data = session.run(_print(session, html))
-    out_path.write_bytes(data)
+    _write_bytes(out_path, data)
     return out_path
 
 

@@ -23,9 +23,11 @@ class AssessmentKeywords:
 
     @keyword
     def write_report_files(self, work: ItemWork) -> None:
-        """Plain text (for the case-management system), HTML and PDF under output/reports/ (the
-        PDF prints while the decision basis is written; Write Decision Basis waits for it)."""
+        """Plain text (for the case-management system), HTML and PDF under output/reports/, with the
+        sealed decision record under output/records/ (docs/records.md); the PDF prints while the
+        decision basis is written, and Write Decision Basis waits for it."""
         self.ctx.run_step(work, "report")
         paths = work.report_paths
-        logger.info(f"{work.application_id}: report written to {paths['txt'].name}, {paths['html'].name}; "
+        logger.info(f"{work.application_id}: report written to {paths['txt'].name}, {paths['html'].name} "
+                    f"with its decision record; "
                     f"{paths['pdf'].name} printing (done before the item is)")
