@@ -14,6 +14,7 @@ import os
 import sys
 
 from bistand.bot.config import ROOT, load_settings
+from bistand.core.personnummer import MaskingLogFilter
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -42,6 +43,8 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     app = create_app(store, users, output_dir, session_secret=env.get("BISTAND_DASHBOARD_SECRET") or None,
                      secure_cookie=env.get("BISTAND_DASHBOARD_SECURE_COOKIE", "").lower() in {"1", "true", "yes"})
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingLogFilter())
     print(f"Dashboard on http://{args.host}:{args.port}/ (queue {store.url.split('@')[-1]}, "
           f"{len(users)} user{'s' if len(users) != 1 else ''})", flush=True)
     try:

@@ -44,7 +44,7 @@ def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, st
     cmd = [
         sys.executable, "-m", "robot", "--outputdir", str(outdir), "--report", "NONE",
         "--console", "quiet", "--loglevel", "INFO", "--logtitle", f"bistand {suite}",
-        "--pythonpath", str(ROOT),
+        "--pythonpath", str(ROOT), "--listener", "bistand.bot.masking.MaskingListener",
     ]
     for name, value in (variables or {}).items():
         cmd += ["--variable", f"{name}:{value}"]
