@@ -153,7 +153,7 @@ def test_users_come_from_a_file_or_the_vaults_dashboard_secret(tmp_path):
     users_file = tmp_path / "users.yaml"
     users_file.write_text(f"lisa: '{hash_password('ett lösenord')}'\n", encoding="utf-8")
     assert load_users({"BISTAND_DASHBOARD_USERS": str(users_file)}).check("lisa", "ett lösenord")
-    demo = load_users({})  # the dev vault (devdata/vault.json) holds the demo user's hash
+    demo = load_users({"BISTAND_DEMO": "1"})  # the demo's vault (devdata/vault.json) holds the demo user's hash
     assert demo.check("teamledare", "demo") and not demo.check("teamledare", "Demo")
     users_file.write_text("{}", encoding="utf-8")
     with pytest.raises(NoUsers):

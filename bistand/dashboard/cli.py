@@ -26,13 +26,14 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     from bistand.dashboard.auth import NoUsers, load_users
     from bistand.queue.store import open_configured_queue
 
-    if args.demo and not env.get("BISTAND_QUEUE_URL"):
-        env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
+    if args.demo:
+        env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
+        if not env.get("BISTAND_QUEUE_URL"):
+            env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
     try:
         users = load_users(env)
     except NoUsers as exc:
-        print(f"Not started: {exc} (BISTAND_DASHBOARD_USERS or the vault's `dashboard` secret; "
-              "see docs/dashboard.md)", file=sys.stderr, flush=True)
+        print(f"Not started: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     try:
         store = open_configured_queue(env)
