@@ -48,7 +48,7 @@ def world(tmp_path):
     (output / "reports" / "ANS-1.html").write_text("Anna Andersson 19850312-1234 12 345 kr", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("outside", encoding="utf-8")
     app = create_app(store, UserBook({"teamledare": hash_password(PASSWORD)}), output)
-    yield TestClient(app), store, tmp_path
+    yield TestClient(app, base_url="https://testserver"), store, tmp_path
     store.close()
 
 

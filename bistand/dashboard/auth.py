@@ -14,6 +14,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -63,8 +65,66 @@ class UserBook:
         matches = password_matches(password, stored or _DUMMY_HASH)
         return stored is not None and matches
 
+    def fingerprint(self, username: str) -> str | None:
+        """Changes when the user's password hash changes, None for no such user: a session made
+        for another fingerprint has ended (bistand.dashboard.sessions)."""
+        stored = self._users.get(username)
+        return hashlib.sha256(stored.encode()).hexdigest() if stored is not None else None
+
+    @classmethod
+    def nobody(cls) -> UserBook:
+        """No one may sign in (the configured users could not be read: fail closed)."""
+        book = cls.__new__(cls)
+        book._users = {}
+        return book
+
     def __len__(self) -> int:
         return len(self._users)
+
+
+class LiveUsers:
+    """The users as configured now: the users file is read again when it changes, the vault's
+    `dashboard` secret every `vault_seconds`. A removed or changed user's sessions end at their
+    next request; users that cannot be read any more let nobody in."""
+
+    def __init__(self, environ: dict[str, str], vault_seconds: float = 60,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.environ = dict(environ)
+        self.vault_seconds = vault_seconds
+        self.clock = clock
+        self.book = load_users(self.environ)
+        self._stamp = self._source_stamp()
+        self._loaded_at = clock()
+
+    def _source_stamp(self) -> tuple[int, int, int] | None:
+        path = self.environ.get("BISTAND_DASHBOARD_USERS")
+        if not path:
+            return None
+        try:
+            found = os.stat(path)
+        except OSError:
+            return None
+        return (found.st_mtime_ns, found.st_size, found.st_ino)
+
+    def current(self) -> UserBook:
+        from_file = bool(self.environ.get("BISTAND_DASHBOARD_USERS"))
+        stamp = self._source_stamp() if from_file else None
+        if (stamp != self._stamp) if from_file else (self.clock() - self._loaded_at > self.vault_seconds):
+            try:
+                self.book = load_users(self.environ)
+            except NoUsers:
+                self.book = UserBook.nobody()
+            self._stamp, self._loaded_at = stamp, self.clock()
+        return self.book
+
+    def check(self, username: str, password: str) -> bool:
+        return self.current().check(username, password)
+
+    def fingerprint(self, username: str) -> str | None:
+        return self.current().fingerprint(username)
+
+    def __len__(self) -> int:
+        return len(self.current())
 
 
 def _parse_users(raw: object) -> dict[str, str]:
