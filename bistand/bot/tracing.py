@@ -10,7 +10,8 @@ A trace is scrubbed before it is kept (`scrub_trace`): what a page showed or the
 personal data (personnummer in `fill` values and URLs, names in page responses, snapshots, log
 and console messages, error messages and selectors), and output/failures/ is not the caseworker's
 report. Kept (an allow-list): the timeline of actions (API names, call ids, event types), their
-timings and numbers, error names, and URLs without their query, personnummer masked. Every other
+timings and numbers, error names, and URLs with their query's names but not its values,
+personnummer masked. Every other
 string is replaced; page snapshots and response bodies (resources/) are dropped. A trace that
 cannot be scrubbed is deleted rather than kept.
 """
@@ -24,7 +25,7 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
@@ -110,8 +111,8 @@ STRUCTURAL_KEYS = {
 """Keys whose string values are the trace's own vocabulary (ids, API names, event types), kept when
 they look like an identifier. Every other string is free text from a page or from the bot (log and
 console messages, error messages, selectors with the visible text they match, titles, typed values,
-response bodies): replaced by REDACTED. URLs keep scheme, host and path (personnummer masked),
-never the query."""
+response bodies): replaced by REDACTED. URLs keep scheme, host and path (personnummer masked)
+and the names of their query parameters, never the values."""
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_.:@/+-]{0,100}")
 
 
@@ -122,7 +123,11 @@ def _safe_url(url: str) -> str:
         return REDACTED
     path = mask_personnummer_in_text(unquote(parts.path))
     kept = f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else path
-    return kept + ("?[borttaget]" if parts.query else "")
+    if not parts.query:
+        return kept
+    names = [name if _IDENTIFIER.fullmatch(name) else REDACTED
+             for name, _value in parse_qsl(parts.query, keep_blank_values=True)]
+    return kept + "?" + "&".join(f"{name}={REDACTED}" for name in names or [REDACTED])
 
 
 def _scrub(value: Any, key: str = "", parent: str = "") -> Any:
