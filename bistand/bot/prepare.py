@@ -22,6 +22,7 @@ from bistand.bot import casework
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.engine import assess
 from bistand.core.errors import BusinessError
+from bistand.core.ids import checked_application_id
 from bistand.core.models import Role
 from bistand.pages.casemgmt import ApplicationRegistration
 from bistand.report.html import render_html
@@ -75,7 +76,8 @@ async def report_step(ctx: RunContext, work: ItemWork) -> None:
     write step waits for it, so an application is never done without its PDF."""
     out = ctx.settings.reports_dir
     guideline = ctx.settings.guideline
-    paths = {kind: out / f"{work.application_id}.{kind}" for kind in ("txt", "html", "pdf")}
+    name = checked_application_id(work.application_id)  # a file name: never a path or markup
+    paths = {kind: out / f"{name}.{kind}" for kind in ("txt", "html", "pdf")}
 
     def render_and_write() -> tuple[str, str]:
         out.mkdir(parents=True, exist_ok=True)
