@@ -101,7 +101,9 @@ class SecurityStore:
     def start(self, username: str, user_fingerprint: str, client: str) -> Session:
         """A new session with a new id and CSRF token (never the pre-login ones: no fixation)."""
         token, csrf, now = secrets.token_urlsafe(TOKEN_BYTES), secrets.token_urlsafe(TOKEN_BYTES), self.clock()
-        with self._transaction() as execute:
+        with self._transaction() as execute:  # abandoned sessions go when a new one starts
+            execute("DELETE FROM dashboard_sessions WHERE last_seen_at < ? OR created_at < ?",
+                    (now - self.policy.idle_seconds, now - self.policy.absolute_seconds))
             execute("INSERT INTO dashboard_sessions (session_hash, username, user_fingerprint, csrf, flash, client, "
                     "created_at, last_seen_at) VALUES (?, ?, ?, ?, '', ?, ?, ?)",
                     (_digest(token), username, user_fingerprint, csrf, client[:64], now, now))
