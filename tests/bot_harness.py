@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -33,8 +34,20 @@ class BotRun:
         return lines[-1] if lines else ""
 
 
+def vault_env(work_dir: Path) -> dict[str, str]:
+    """The bot's credentials configured explicitly, as an installation does: a vault file of its own
+    (a copy of the simulators' robot accounts); the committed devdata/vault.json is the demo's only."""
+    vault = work_dir / "vault.json"
+    if not vault.exists():
+        work_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / "devdata" / "vault.json", vault)
+        vault.chmod(0o600)
+    return {"RPA_SECRET_MANAGER": "RPA.Robocorp.Vault.FileSecrets", "RPA_SECRET_FILE": str(vault)}
+
+
 def bot_env(sims: Simulators, work_dir: Path, mode: str = "support", **extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(vault_env(work_dir))
     for index, system in enumerate(SYSTEMS):
         env[f"BISTAND_URL_{system.key.upper()}"] = f"http://127.0.0.1:{sims.base_port + index}"
     env.update({

@@ -12,7 +12,7 @@ import pytest
 
 from bistand.bot.config import configuration_problems, load_settings
 from simulators.__main__ import parse_args
-from tests.bot_harness import bot_env, load_world, run_bot, subset_world
+from tests.bot_harness import bot_env, load_world, run_bot, subset_world, vault_env
 from tests.simulator_process import EXAMPLE_WORLD, ROOT, Simulators, free_base_port
 
 # --- one frames folder for the simulators and the bot ---------------------------------------------
@@ -36,7 +36,7 @@ def dead_urls() -> dict[str, str]:
 def bot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     import os
 
-    environ = {**os.environ, **dead_urls(), "BISTAND_OUTPUT_DIR": str(tmp_path / "output"),
+    environ = {**os.environ, **dead_urls(), **vault_env(tmp_path), "BISTAND_OUTPUT_DIR": str(tmp_path / "output"),
                "BISTAND_STATE_DIR": str(tmp_path / "bot-state"), **env}
     return subprocess.run([sys.executable, "-m", "bistand", *args], cwd=ROOT, env=environ, capture_output=True,
                           text=True, timeout=300)

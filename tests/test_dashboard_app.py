@@ -48,7 +48,7 @@ def world(tmp_path):
     (output / "reports" / "ANS-1.html").write_text("Anna Andersson 19850312-1234 12 345 kr", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("outside", encoding="utf-8")
     app = create_app(store, UserBook({"teamledare": hash_password(PASSWORD)}), output)
-    yield TestClient(app), store, tmp_path
+    yield TestClient(app, base_url="https://testserver"), store, tmp_path
     store.close()
 
 
@@ -153,7 +153,7 @@ def test_users_come_from_a_file_or_the_vaults_dashboard_secret(tmp_path):
     users_file = tmp_path / "users.yaml"
     users_file.write_text(f"lisa: '{hash_password('ett lösenord')}'\n", encoding="utf-8")
     assert load_users({"BISTAND_DASHBOARD_USERS": str(users_file)}).check("lisa", "ett lösenord")
-    demo = load_users({})  # the dev vault (devdata/vault.json) holds the demo user's hash
+    demo = load_users({"BISTAND_DEMO": "1"})  # the demo's vault (devdata/vault.json) holds the demo user's hash
     assert demo.check("teamledare", "demo") and not demo.check("teamledare", "Demo")
     users_file.write_text("{}", encoding="utf-8")
     with pytest.raises(NoUsers):

@@ -52,7 +52,8 @@ def run(tmp_path_factory, example_world_path):
         worked = run_bot(env, "work", "--until-empty")
         assert worked.code == 0, worked.output[-3000:]
         store = open_queue(url)
-        app = create_app(store, UserBook({"teamledare": hash_password(PASSWORD)}), tmp / "output")
+        app = create_app(store, UserBook({"teamledare": hash_password(PASSWORD)}), tmp / "output",
+                         secure_cookie=False)  # plain HTTP on loopback
         with BackgroundServer(app) as server:
             yield {"url": server.url, "env": env, "parked": parked, "people": world_people(world), "store": store}
     finally:

@@ -203,8 +203,9 @@ def test_scrubbing_masks_personnummer_and_drops_typed_values_snapshots_and_bodie
     for secret in ("1234", "Anna", "Svensson", "fk-robot-2026"):
         assert secret not in text
     assert [e["type"] for e in kept] == ["before", "before", "before", "after", "log"]
-    assert kept[2]["params"]["url"] == "http://127.0.0.1/utbetalningar?pnr=[personnummer]&q=[personnummer]"
-    assert kept[0]["params"] == {"selector": "#pnr", "value": "[borttaget]"}
+    assert kept[2]["params"]["url"] == "http://127.0.0.1/utbetalningar?pnr=[borttaget]&q=[borttaget]"
+    # no free text from a page: selectors (they name what a person sees) go too (issue 16)
+    assert kept[0]["params"] == {"selector": "[borttaget]", "value": "[borttaget]"}
 
 
 def test_a_trace_that_cannot_be_read_is_not_kept_unscrubbed(tmp_path):

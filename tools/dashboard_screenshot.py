@@ -55,14 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
     parser.add_argument("--width", type=int, default=1280)
     args = parser.parse_args(argv)
-    env = dict(os.environ)
+    env = {**os.environ, "BISTAND_DEMO": "1"}  # the demo's queue and its demo user (devdata/vault.json)
     if not env.get("BISTAND_QUEUE_URL"):
         env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
     store = open_configured_queue(env)
     if not sum(store.counts().values()):
         print(f"The queue {store.url} is empty: run `make run` first", file=sys.stderr)
         return 2
-    app = create_app(store, load_users(env), load_settings(environ=env).output_dir)
+    app = create_app(store, load_users(env), load_settings(environ=env).output_dir,
+                     secure_cookie=False)  # plain HTTP on loopback
     from playwright.sync_api import sync_playwright
 
     _kind, executable = choose_browser(headless=True)

@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--watch-latency", type=int, metavar="N", default=None,
                         help="instead: N citizens file re-applications while a watcher runs (bistand/bench/watch.py)")
     args = parser.parse_args(argv)
+    # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json).
+    os.environ["BISTAND_DEMO"] = "1"
     if args.watch_latency is not None:
         from bistand.bench.watch import main as watch_bench
 

@@ -63,9 +63,13 @@ class _Requests:
 
 @dataclass
 class _Context:
-    """Stands in for a browser context: only its request API is used (the fetch strategy)."""
+    """Stands in for a browser context: its request API (the fetch strategy) and its cookies (the
+    e-service streams attachments with them)."""
 
     request: _Requests
+
+    async def cookies(self, url: str) -> list[dict[str, str]]:
+        return [{"name": cookie.name, "value": cookie.value} for cookie in self.request.client.cookies.jar]
 
 
 @dataclass

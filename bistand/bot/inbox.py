@@ -7,11 +7,15 @@ itself between items (bistand/runner/watch_adapter.py).
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from pydantic import BaseModel
 
 from bistand.bot.context import RunContext
+from bistand.core.ids import is_application_id
 from bistand.pages.base import write_safely
+
+LOG = logging.getLogger(__name__)
 
 QUEUED_STATUS = "Under handläggning"
 
@@ -31,8 +35,12 @@ class NewApplication(BaseModel):
 async def new_applications(ctx: RunContext) -> list[NewApplication]:
     """Applications with status Ny, over every page of the inbox."""
     rows = await (await ctx.page("eservice")).list_applications("Ny")
+    refused = [r for r in rows if not is_application_id(r.application_id)]
+    if refused:  # never repeated: the value may be a path, markup or a personnummer
+        LOG.warning("inbox: %d application(s) with an id not of the form ANS-YYYY-NNNNNN were not queued",
+                    len(refused))
     return [NewApplication(application_id=r.application_id, case_number=r.case_number, period=str(r.period))
-            for r in rows]
+            for r in rows if is_application_id(r.application_id)]
 
 
 async def mark_queued(ctx: RunContext, application_ids: list[str]) -> list[tuple[str, BaseException]]:

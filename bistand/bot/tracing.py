@@ -7,11 +7,13 @@ that ends FAILED/APPLICATION therefore always leaves the trace of its last try.
 `BISTAND_TRACE=always` traces every try, `full` also records DOM snapshots, `off` never traces.
 
 A trace is scrubbed before it is kept (`scrub_trace`): what a page showed or the bot typed is
-personal data (personnummer in `fill` values and URLs, names in page responses and snapshots),
-and output/failures/ is not the caseworker's report. Kept: the timeline of actions, their
-timings, URLs and errors, with every personnummer-shaped token masked. Dropped: page snapshots
-and response bodies (resources/), typed values, returned texts, posted forms, header values.
-A trace that cannot be scrubbed is deleted rather than kept.
+personal data (personnummer in `fill` values and URLs, names in page responses, snapshots, log
+and console messages, error messages and selectors), and output/failures/ is not the caseworker's
+report. Kept (an allow-list): the timeline of actions (API names, call ids, event types), their
+timings and numbers, error names, and URLs with their query's names but not its values,
+personnummer masked. Every other
+string is replaced; page snapshots and response bodies (resources/) are dropped. A trace that
+cannot be scrubbed is deleted rather than kept.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 
 from bistand.bot.context import RunContext
+from bistand.core.personnummer import mask_personnummer_in_text
 
 _started: set[int] = set()
 _active = False
@@ -95,23 +99,48 @@ async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
 
 # --- scrubbing a trace before it is kept -------------------------------------------------------
 
-PERSONNUMMER_LIKE = re.compile(r"(?<!\d)(?:\d{8}|\d{6})[-+]?\d{4}(?!\d)")
-"""12 or 10 digits, with or without '-' or '+': masked wherever it appears (URLs, messages)."""
 MASKED = "[personnummer]"
 REDACTED = "[borttaget]"
 DROPPED_EVENTS = {"frame-snapshot", "screencast-frame"}
 """Page snapshots (the DOM as shown: names, amounts) and screencast images."""
-REDACTED_KEYS = {"value", "text", "result", "postData", "html", "cookies", "content"}
-"""Typed values (`fill`), returned texts, posted forms, header values, cookies, response bodies."""
+STRUCTURAL_KEYS = {
+    "type", "callId", "apiName", "class", "method", "pageId", "stepId", "parentId", "browserName", "platform",
+    "sdkLanguage", "version", "messageType", "contextId", "frameId", "guid", "channel", "origin", "level",
+    "requestId", "resourceType", "httpVersion", "mimeType", "_frameref", "_monotonicTime", "wallTime",
+}
+"""Keys whose string values are the trace's own vocabulary (ids, API names, event types), kept when
+they look like an identifier. Every other string is free text from a page or from the bot (log and
+console messages, error messages, selectors with the visible text they match, titles, typed values,
+response bodies): replaced by REDACTED. URLs keep scheme, host and path (personnummer masked)
+and the names of their query parameters, never the values."""
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:@/+-]{0,100}")
 
 
-def _scrub(value: Any) -> Any:
+def _safe_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return REDACTED
+    path = mask_personnummer_in_text(unquote(parts.path))
+    kept = f"{parts.scheme}://{parts.netloc}{path}" if parts.scheme else path
+    if not parts.query:
+        return kept
+    names = [name if _IDENTIFIER.fullmatch(name) else REDACTED
+             for name, _value in parse_qsl(parts.query, keep_blank_values=True)]
+    return kept + "?" + "&".join(f"{name}={REDACTED}" for name in names or [REDACTED])
+
+
+def _scrub(value: Any, key: str = "", parent: str = "") -> Any:
     if isinstance(value, str):
-        return PERSONNUMMER_LIKE.sub(MASKED, value)
+        if key == "url":
+            return _safe_url(value)
+        if (key in STRUCTURAL_KEYS or (key == "name" and parent == "error")) and _IDENTIFIER.fullmatch(value):
+            return mask_personnummer_in_text(value)
+        return REDACTED if value else value
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [_scrub(item, key, parent) for item in value]
     if isinstance(value, dict):
-        return {key: (REDACTED if key in REDACTED_KEYS else _scrub(item)) for key, item in value.items()}
+        return {name: _scrub(item, name, key) for name, item in value.items()}
     return value
 
 

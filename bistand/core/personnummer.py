@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from typing import Any
@@ -123,6 +124,69 @@ class Personnummer(str):
         return cls(value)
 
 
+# One masker for every way a personnummer or samordningsnummer is written in text that leaves
+# the bot for someone other than the caseworker (log.html, output.xml, console, queue, dashboard,
+# traces). See docs/security.md "Masking".
+#   - 12 digits (YYYYMMDDNNNC) or 10 digits (YYMMDDNNNC);
+#   - between date and number: nothing, `-`, `+` (a centenarian's 10-digit form), one space
+#     (also no-break and thin spaces), a dash-like character, or those percent-encoded (`%2D`,
+#     `%2B`, `%20`, doubly encoded `%252D`);
+#   - inside tokens (`pnr_198503121234`, `ANS198503121234`): only neighbouring digits end a match.
+# A run counts when its date part is a plausible date (day + 60 for a samordningsnummer; a
+# 12-digit form needs a year 18xx-20xx). The check digit is NOT required: a number with a typo
+# must still be masked, and masking an odd 10-digit figure that happens to start with a date
+# costs nothing in a log. An application id (ANS-YYYY-NNNNNN) followed by a space and a figure
+# is left alone.
+_SEPARATOR = r"(?:[-+\u2010-\u2015\u2212 \t\u00a0\u202f]|%(?:25)?(?:2[dDbB]|20)|%C2%A0)?"
+_IN_TEXT = re.compile(
+    r"(?<![0-9])"
+    r"(?P<date>(?:18|19|20)[0-9]{6}|[0-9]{6})(?P<sep>" + _SEPARATOR + r")(?P<tail>[0-9]{4})(?![0-9])"
+)
+
+
+def _plausible_date_part(digits: str) -> bool:
+    """YYYYMMDD or YYMMDD with a real calendar day; a samordningsnummer's day is day + 60."""
+    # a two-digit year: either century will do (29 February needs a leap year in one of them)
+    years = [int(digits[:4])] if len(digits) == 8 else [1900 + int(digits[:2]), 2000 + int(digits[:2])]
+    month, day = int(digits[-4:-2]), int(digits[-2:])
+    if day > 60:
+        day -= 60
+    for year in years:
+        try:
+            date(year, month, day)
+        except ValueError:
+            continue
+        return True
+    return False
+
+
+_APPLICATION_ID_BEFORE = re.compile(r"ANS-[0-9]{4}-$")
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if not _plausible_date_part(match["date"]):
+        return match[0]
+    if (len(match["date"]) == 6 and match["sep"].strip() == ""  # `ANS-2026-250101 7200`: an id, then a figure
+            and _APPLICATION_ID_BEFORE.search(match.string, max(0, match.start() - 9), match.start())):
+        return match[0]
+    return f"{match['date']}{match['sep'] or '-'}XXXX"
+
+
 def mask_personnummer_in_text(text: str) -> str:
-    """Mask every personnummer-shaped token in free text (for logs)."""
-    return re.sub(r"\b(\d{8})-?(\d{4})\b", r"\1-XXXX", text)
+    """Mask the last four digits of every personnummer or samordningsnummer in free text, in any
+    of the forms above (`19850312-1234`, `850312+1234`, `pnr_8503121234`, `850312%2D1234`)."""
+    if not text:
+        return text
+    return _IN_TEXT.sub(_mask_match, text)
+
+
+class MaskingLogFilter(logging.Filter):
+    """A logging filter for a handler: the formatted message with every personnummer masked
+    (the dashboard's log and any console log of a process that is not a Robot Framework run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personnummer_in_text(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True

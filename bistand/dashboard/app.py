@@ -1,14 +1,19 @@
 """The dashboard's web app (FastAPI + Jinja2): one page over the queue, retry/skip, logs and evidence.
 
-Everything is behind the login (a signed session cookie); every form posts a per-session CSRF
-token; every asset is served from this package (no CDN). Logs and evidence are served
-read-only from output/runs/ only, with any path that resolves outside it refused.
+Everything is behind the login (a server-side session in the queue database, bistand.dashboard.sessions:
+idle and absolute time-outs, ended by logout or a changed user); failed logins are throttled per
+user and per client address; every form posts a per-session CSRF token; request bodies are
+bounded; every asset is served from this package (no CDN). Logs and evidence are served
+read-only from output/runs/ only, with any path that resolves outside it refused, in a sandbox
+(`Content-Security-Policy: sandbox allow-scripts`: a unique origin without the dashboard's cookie).
+Sign-ins, failed sign-ins, sign-outs, retry/skip and every evidence file opened are audited.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import math
 import re
 import secrets
 import sqlite3
@@ -20,11 +25,13 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
+from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.dashboard import charts
-from bistand.dashboard.auth import UserBook
+from bistand.dashboard.auth import LiveUsers, UserBook
+from bistand.dashboard.sessions import AUDIT_LABELS, BodyLimit, SecurityStore, SessionMiddleware, SessionPolicy
 from bistand.dashboard.stats import (
     DECIDED_LABELS,
     OUTCOME_LABELS,
@@ -47,6 +54,19 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+# Files from a run (log.html runs its own scripts) get a unique origin: no cookie, no same-origin
+# request to the dashboard, no top navigation, no forms.
+EVIDENCE_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-scripts",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+MAX_BODY_BYTES = 16 * 1024
+MAX_USERNAME, MAX_PASSWORD = 80, 256
+OPERATOR_ACTION = re.compile(r"^/arenden/([^/]{1,64})/(forsok-igen|hoppa-over)$")
 EVIDENCE_TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml", ".json": "application/json",
                   ".png": "image/png", ".txt": "text/plain; charset=utf-8", ".zip": "application/zip",
                   ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -62,13 +82,31 @@ def local_time(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
-def create_app(store: QueueStore, users: UserBook, output_dir: Path, session_secret: str | None = None,
-               secure_cookie: bool = False) -> FastAPI:
-    """The dashboard over one queue store; `output_dir` is the bot's output folder (output/)."""
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path, secure_cookie: bool = True,
+               policy: SessionPolicy | None = None, security: SecurityStore | None = None) -> FastAPI:
+    """The dashboard over one queue store; `output_dir` is the bot's output folder (output/).
+    `secure_cookie=False` only for plain HTTP on loopback (bistand.dashboard.cli says so at start)."""
     app = FastAPI(title="bistand – arbetskö", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SessionMiddleware, secret_key=session_secret or secrets.token_urlsafe(32),
-                       session_cookie="bistand_dashboard", max_age=8 * 3600, same_site="strict",
-                       https_only=secure_cookie)
+    security = security or SecurityStore(store, policy)
+
+    @app.middleware("http")
+    async def audit_operator_actions(request: Request, call_next) -> Response:
+        """Retry and skip in the audit log, with what the dashboard answered (done or refused)."""
+        response = await call_next(request)
+        action = OPERATOR_ACTION.match(request.url.path)
+        user = request.scope.get("session", {}).get("user")
+        if request.method == "POST" and action and user:
+            kind = (request.scope["session"].get("flash") or {}).get("kind", "")
+            await run_in_threadpool(security.audit, user, "retry" if action[2] == "forsok-igen" else "skip",
+                                    client_of(request), f"{action[1]}: {'utfört' if kind == 'ok' else 'nekat'}")
+        return response
+
+    app.add_middleware(SessionMiddleware, security=security, fingerprint_of=users.fingerprint, secure=secure_cookie)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["tid"] = local_time
@@ -120,20 +158,47 @@ def create_app(store: QueueStore, users: UserBook, output_dir: Path, session_sec
     def login(request: Request, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
               csrf: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf)
+        client = client_of(request)
+        shown = mask_personnummer_in_text(username[:MAX_USERNAME])
+        if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:  # refused before any hashing
+            security.audit(username, "sign_in_failed", client, "för långt användarnamn eller lösenord")
+            return page(request, "login.html", status_code=400, username=shown,
+                        error="Användarnamnet eller lösenordet är för långt.")
+        scopes = [f"user:{username}", f"client:{client}"]
+        wait = security.wait_before_login(scopes)
+        if wait > 0:  # refused before hashing: a flood costs no CPU
+            security.audit(username, "sign_in_throttled", client, f"{math.ceil(wait)} s kvar")
+            response = page(request, "login.html", status_code=429, username=shown,
+                            error=f"För många misslyckade inloggningar. Försök igen om {math.ceil(wait)} sekunder.")
+            response.headers["Retry-After"] = str(math.ceil(wait))
+            return response
         if not users.check(username, password):
-            LOG.warning("dashboard: refused login for %r", username[:80])
+            security.login_failed(scopes)
+            security.audit(username, "sign_in_failed", client)
+            LOG.warning("dashboard: refused login for %r", shown)
             return page(request, "login.html", status_code=401, error="Fel användarnamn eller lösenord.",
-                        username=username[:80])
-        request.session.clear()  # a new session on login: no fixation
+                        username=shown)
+        security.login_succeeded(f"user:{username}")
+        security.audit(username, "sign_in", client)
+        request.session.clear()  # a new session (new id, new CSRF token) on login: no fixation
         request.session["user"] = username
-        LOG.info("dashboard: %s logged in", username)
+        LOG.info("dashboard: %s logged in", shown)
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logga-ut")
     def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf)
-        request.session.clear()
+        user = request.session.get("user")
+        if user:
+            security.audit(user, "sign_out", client_of(request))
+        request.session.clear()  # the session row is deleted: a copied cookie opens nothing
         return RedirectResponse("/login", status_code=303)
+
+    @app.get("/granskning", response_class=HTMLResponse)
+    def audit_log(request: Request) -> HTMLResponse:
+        """Who signed in, failed to, signed out, retried, skipped and opened which evidence (masked)."""
+        signed_in(request)
+        return page(request, "audit.html", events=security.audit_events(), labels=AUDIT_LABELS)
 
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request, dag: str = "") -> HTMLResponse:
@@ -203,7 +268,7 @@ def create_app(store: QueueStore, users: UserBook, output_dir: Path, session_sec
 
     @app.get("/korningar/{path:path}")
     def evidence(request: Request, path: str) -> Response:
-        signed_in(request)
+        user = signed_in(request)
         target = inside(runs_root, path)
         if target is None:
             raise HTTPException(404, "Finns inte")
@@ -212,9 +277,9 @@ def create_app(store: QueueStore, users: UserBook, output_dir: Path, session_sec
             return page(request, "listing.html", path=path.strip("/"),
                         entries=[(e.name, e.is_dir()) for e in entries if inside(runs_root, rel(runs_root, e))])
         media = EVIDENCE_TYPES.get(target.suffix.lower(), "application/octet-stream")
+        security.audit(user, "evidence_opened", client_of(request), rel(runs_root, target))
         response = FileResponse(target, media_type=media)
-        response.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN",
-                                 "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        response.headers.update(EVIDENCE_HEADERS)
         return response
 
     try:

@@ -9,29 +9,39 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import logging
 import os
 import sys
 
 from bistand.bot.config import ROOT, load_settings
+from bistand.core.personnummer import MaskingLogFilter
 
 EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     import uvicorn
 
     from bistand.dashboard.app import create_app
-    from bistand.dashboard.auth import NoUsers, load_users
+    from bistand.dashboard.auth import LiveUsers, NoUsers
     from bistand.queue.store import open_configured_queue
 
-    if args.demo and not env.get("BISTAND_QUEUE_URL"):
-        env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
+    if args.demo:
+        env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
+        if not env.get("BISTAND_QUEUE_URL"):
+            env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
     try:
-        users = load_users(env)
+        users = LiveUsers(env)
     except NoUsers as exc:
-        print(f"Not started: {exc} (BISTAND_DASHBOARD_USERS or the vault's `dashboard` secret; "
-              "see docs/dashboard.md)", file=sys.stderr, flush=True)
+        print(f"Not started: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     try:
         store = open_configured_queue(env)
@@ -39,13 +49,27 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     output_dir = load_settings(environ=env).output_dir
-    app = create_app(store, users, output_dir, session_secret=env.get("BISTAND_DASHBOARD_SECRET") or None,
-                     secure_cookie=env.get("BISTAND_DASHBOARD_SECURE_COOKIE", "").lower() in {"1", "true", "yes"})
+    tls = bool(args.tls_cert and args.tls_key)
+    behind_proxy = env.get("BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY", "").lower() in {"1", "true", "yes"}
+    if not (tls or behind_proxy or is_loopback(args.host)):
+        print(f"Not started: plain HTTP on {args.host} would send the session cookie unencrypted; give --tls-cert "
+              "and --tls-key, or set BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY=1 behind an HTTPS reverse proxy, "
+              "or listen on 127.0.0.1 (docs/dashboard.md)", file=sys.stderr, flush=True)
+        store.close()
+        return EXIT_USAGE
+    secure = tls or behind_proxy
+    app = create_app(store, users, output_dir, secure_cookie=secure)  # open_queue migrated the session tables
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    print(f"Dashboard on http://{args.host}:{args.port}/ (queue {store.url.split('@')[-1]}, "
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingLogFilter())
+    print(f"Dashboard on {'https' if tls else 'http'}://{args.host}:{args.port}/ (queue {store.url.split('@')[-1]}, "
           f"{len(users)} user{'s' if len(users) != 1 else ''})", flush=True)
+    print("Session cookies are Secure (HTTPS only)" if secure else
+          "Plain HTTP on loopback only: session cookies without Secure (this machine only)", flush=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                    ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                    proxy_headers=behind_proxy, forwarded_allow_ips=env.get("BISTAND_DASHBOARD_PROXY_IPS", "127.0.0.1"))
     finally:
         store.close()
     return EXIT_OK
@@ -68,6 +92,8 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
                                      description="The team lead's dashboard over the work queue.")
     parser.add_argument("--port", type=int, default=8480, help="default 8480")
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
+    parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
     parser.add_argument("--demo", action="store_true", help="the queue of the last `make run` (state/demo-run/bot)")
     parser.add_argument("command", nargs="?", choices=["hash-password"],
                         help="hash-password: print a password hash for the users file or the vault")

@@ -4,16 +4,24 @@ One client per run, logged in once. For each application: open the case with the
 (Ctrl+F), look for the application in the window's own Beslutsunderlag list, open the dialog
 (Ctrl+B), type the short fields in their fixed tab order, paste the report from the clipboard,
 save (Ctrl+S) and confirm the save from the status bar. Nothing typed is logged.
+
+The clipboard is a shared place (other programs on the desktop, a Citrix session's clipboard
+sync): every step that may put something on it (`_clipboard_step`) empties it when it ends,
+whatever the outcome. A password goes through the clipboard only when it cannot be typed (a
+character outside TYPABLE), and the clipboard is emptied as soon as the login has an outcome
+(Tk reads the selection while it handles Ctrl+V, before the Enter that follows it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import string
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image, ImageFilter, ImageGrab
@@ -91,11 +99,12 @@ class DesktopCaseManagement:
         self._login()
 
     def _login(self) -> None:
-        self._type(self.credentials.username)
-        self._gui.press("tab")
-        self._type(self.credentials.password.get_secret_value())
-        self._gui.press("enter")
-        screen = self.screen.wait(lambda s: s.active == "main" or bool(s.dialog_error), "logging in")
+        with self._clipboard_step():
+            self._type(self.credentials.username)
+            self._gui.press("tab")
+            self._type(self.credentials.password.get_secret_value())
+            self._gui.press("enter")
+            screen = self.screen.wait(lambda s: s.active == "main" or bool(s.dialog_error), "logging in")
         if screen.active != "main":
             raise ApplicationError("LOGIN_FAILED", "casemgmt desktop client: login was refused")
         self.logins += 1
@@ -166,10 +175,22 @@ class DesktopCaseManagement:
             pass
 
     def _clear_clipboard(self) -> None:
-        """The report holds personal data: it does not stay on the clipboard."""
-        import pyperclip  # noqa: PLC0415
+        """The report holds personal data, a password is a secret: neither stays on the clipboard.
+        Never raises: it runs in `finally` and must not hide the step's own error."""
+        try:
+            import pyperclip  # noqa: PLC0415
 
-        pyperclip.copy("")
+            pyperclip.copy("")
+        except Exception:  # noqa: BLE001 - no display or no xclip: nothing can be on its clipboard either
+            return
+
+    @contextlib.contextmanager
+    def _clipboard_step(self) -> Iterator[None]:
+        """A step that may use the clipboard: empty it afterwards, whether the step worked or not."""
+        try:
+            yield
+        finally:
+            self._clear_clipboard()
 
     # -- the caseworker's steps -----------------------------------------------------------
 
@@ -178,13 +199,14 @@ class DesktopCaseManagement:
         self.ensure_ready()
         self._gui.hotkey("ctrl", "f")
         self.screen.wait(lambda s: s.active == "search" and s.focus == "arendenummer", "opening the search")
-        self._type(case_number)
-        self._gui.press("enter")
-        screen = self.screen.wait(
-            lambda s: (s.active == "main" and s.case is not None and s.case.case_number == case_number)
-            or (s.active == "search" and bool(s.dialog_error)),
-            "opening the case",
-        )
+        with self._clipboard_step():  # a case number that could not be typed; emptied once the search answered
+            self._type(case_number)
+            self._gui.press("enter")
+            screen = self.screen.wait(
+                lambda s: (s.active == "main" and s.case is not None and s.case.case_number == case_number)
+                or (s.active == "search" and bool(s.dialog_error)),
+                "opening the case",
+            )
         if screen.active == "search":
             self._gui.press("escape")
             raise ApplicationError("CASE_NOT_FOUND", "casemgmt desktop client: the search found no case")
@@ -192,18 +214,18 @@ class DesktopCaseManagement:
 
     def write_decision_basis(self, case_number: str, form: DecisionBasisForm) -> bool:
         """True when written now, False when the case window already lists one for the application."""
-        case = self.open_case(case_number)
-        if form.application_id in {row.application_id for row in case.decision_bases}:
-            return False
-        self.fill_decision_basis(form)
-        self._gui.hotkey("ctrl", "s")
-        screen = self.screen.wait(
-            lambda s: (s.active == "main" and s.status.startswith(SAVED_STATUS) and s.case is not None
-                       and form.application_id in {r.application_id for r in s.case.decision_bases})
-            or (s.active == "basis" and bool(s.dialog_error)),
-            "saving the decision basis",
-        )
-        self._clear_clipboard()
+        with self._clipboard_step():  # the report leaves the clipboard however the save ends
+            case = self.open_case(case_number)
+            if form.application_id in {row.application_id for row in case.decision_bases}:
+                return False
+            self.fill_decision_basis(form)
+            self._gui.hotkey("ctrl", "s")
+            screen = self.screen.wait(
+                lambda s: (s.active == "main" and s.status.startswith(SAVED_STATUS) and s.case is not None
+                           and form.application_id in {r.application_id for r in s.case.decision_bases})
+                or (s.active == "basis" and bool(s.dialog_error)),
+                "saving the decision basis",
+            )
         if screen.active == "basis":
             raise ApplicationError("BASIS_REFUSED", "casemgmt desktop client refused the decision basis")
         return True

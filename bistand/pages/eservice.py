@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Literal, NoReturn
 from urllib.parse import quote, urlencode, urljoin
 
+import httpx
 from lxml.html import HtmlElement
-from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from pydantic import ValidationError
 
+from bistand.core.documents import MAX_BYTES as MAX_DOCUMENT_BYTES
 from bistand.core.errors import ApplicationError
 from bistand.core.models import CostType, DeclaredCost, DeclaredIncome, Member, Model, Period
 from bistand.core.personnummer import InvalidPersonnummer
@@ -36,6 +37,9 @@ from bistand.pages.base import (
     read_table,
     text_of,
 )
+
+DOWNLOAD_TIMEOUT_S = 30.0
+"""One attachment download, connection to last byte."""
 
 SYSTEM = "eservice"
 PAGE_COUNTER = re.compile(r"^\s*Sida \d+ av \d+\s*$")
@@ -306,8 +310,10 @@ class EServicePage(PortalPage):
         return await self.parsed(await self.read(self._detail_path(application_id), "ansökan"), parse_application)
 
     async def download_attachment(self, application_id: str, link: AttachmentLink) -> bytes:
-        """The file's bytes, fetched with the logged-in context's cookies (a read: tried again on a
-        transient failure, ReadRetry)."""
+        """The file's bytes, fetched with the logged-in context's cookies and streamed: at most
+        MAX_BYTES + 1 bytes are read, so a file over the limit costs no more memory than the limit
+        and still reads as too large (bistand.core.documents: a finding, not a crash). A read:
+        tried again on a transient failure (ReadRetry)."""
         expected = f"{self._detail_path(application_id)}/attachments/"
         if not link.path.startswith(expected):
             raise ValueError("attachment link does not belong to this application")
@@ -321,31 +327,41 @@ class EServicePage(PortalPage):
         for attempt in range(2):
             seen = self.logins
             try:
-                response = await self.context.request.get(self.url(link.path), max_redirects=5)
-            except PlaywrightTimeout as exc:
+                status, final_url, body = await self._stream_download(self.url(link.path))
+            except httpx.TimeoutException as exc:
                 raise TransientError("TIMEOUT", "eservice: attachment download timed out") from exc
-            except PlaywrightError as exc:
-                raise TransientError("SYSTEM_UNAVAILABLE", "eservice: attachment download failed "
-                                                           f"({type(exc).__name__})") from exc
-            try:
-                if response.status >= 500:
-                    error = TransientError if response.status in TRANSIENT_HTTP else ApplicationError
-                    raise error(
-                        "SYSTEM_UNAVAILABLE", f"eservice: attachment download answered HTTP {response.status}"
-                    )
-                if response.url.split("?")[0].endswith("/login"):
-                    if attempt == 0:
-                        await self.ensure_logged_in(seen_logins=seen)
-                        continue
-                    raise ApplicationError("LOGIN_FAILED", "eservice: session not accepted for download")
-                if response.status != 200:
-                    raise ApplicationError(
-                        "ATTACHMENT_NOT_FOUND", f"eservice: attachment {link.index} answered HTTP {response.status}"
-                    )
-                return await response.body()
-            finally:
-                await response.dispose()
+            except httpx.HTTPError as exc:
+                raise TransientError("SYSTEM_UNAVAILABLE",
+                                     f"eservice: attachment download failed ({type(exc).__name__})") from exc
+            if status >= 500:
+                error = TransientError if status in TRANSIENT_HTTP else ApplicationError
+                raise error("SYSTEM_UNAVAILABLE", f"eservice: attachment download answered HTTP {status}")
+            if final_url.split("?")[0].endswith("/login"):
+                if attempt == 0:
+                    await self.ensure_logged_in(seen_logins=seen)
+                    continue
+                raise ApplicationError("LOGIN_FAILED", "eservice: session not accepted for download")
+            if status != 200:
+                raise ApplicationError("ATTACHMENT_NOT_FOUND",
+                                       f"eservice: attachment {link.index} answered HTTP {status}")
+            return body
         raise ApplicationError("LOGIN_FAILED", "eservice: session not accepted for download")
+
+    async def _stream_download(self, url: str) -> tuple[int, str, bytes]:
+        """GET with the context's cookies for this URL; the body cut at MAX_BYTES + 1 bytes."""
+        cookies = await self.context.cookies(url)
+        headers = {"Cookie": "; ".join(f"{c['name']}={c['value']}" for c in cookies)} if cookies else {}
+        limit = MAX_DOCUMENT_BYTES + 1
+        async with (httpx.AsyncClient(follow_redirects=True, max_redirects=5, timeout=DOWNLOAD_TIMEOUT_S) as client,
+                    client.stream("GET", url, headers=headers) as response):
+            chunks, size = [], 0
+            if response.status_code == 200:
+                async for chunk in response.aiter_bytes():
+                    chunks.append(chunk[: limit - size])
+                    size += len(chunks[-1])
+                    if size >= limit:
+                        break
+            return response.status_code, str(response.url), b"".join(chunks)
 
     async def status(self, application_id: str) -> str:
         """The application's current status label (one of STATUSES)."""

@@ -89,7 +89,41 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX operator_actions_at ON operator_actions (at)",
     ],
+    # 3: the lease-generation column comes from the `queue` branch (run-core issue). Until that
+    # branch is merged this empty placeholder holds its number, so that the dashboard's security
+    # tables below stay migration 4 (the lead: replace this entry with the queue branch's migration 3).
+    [],
 ]
+# 4: the dashboard's server-side sessions, login throttling and audit log (issue 16): kept as a
+# list of its own so it can be renumbered at a merge without touching its statements.
+SECURITY_MIGRATION: list[str] = [
+    """CREATE TABLE dashboard_sessions (
+        session_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        user_fingerprint TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        flash TEXT NOT NULL DEFAULT '',
+        client TEXT NOT NULL DEFAULT '',
+        created_at DOUBLE PRECISION NOT NULL,
+        last_seen_at DOUBLE PRECISION NOT NULL
+    )""",
+    "CREATE INDEX dashboard_sessions_user ON dashboard_sessions (username)",
+    """CREATE TABLE login_failures (
+        scope TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at DOUBLE PRECISION NOT NULL
+    )""",
+    """CREATE TABLE audit_log (
+        event_id TEXT PRIMARY KEY,
+        at DOUBLE PRECISION NOT NULL,
+        username TEXT NOT NULL,
+        event TEXT NOT NULL,
+        client TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX audit_log_at ON audit_log (at)",
+]
+MIGRATIONS.append(SECURITY_MIGRATION)
 
 _COLUMNS = ("application_id, payload, state, claims, failures, next_try_at, lease_owner, lease_until, "
             "error_type, error_code, error_message, updated_at")

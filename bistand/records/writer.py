@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bistand.core.ids import checked_application_id
 from bistand.core.models import Assessment, CaseBundle
 from bistand.records.chain import RecordChain, write_private
 from bistand.records.record import ReportFile, build_record
@@ -36,7 +37,9 @@ class WrittenDecision:
 
 
 def report_paths(reports_dir: Path, application_id: str) -> dict[str, Path]:
-    return {kind: reports_dir / f"{application_id}.{kind}" for kind in ("txt", "html", "pdf")}
+    """The report files of an application; its id is checked first (a file name: never a path)."""
+    name = checked_application_id(application_id)
+    return {kind: reports_dir / f"{name}.{kind}" for kind in ("txt", "html", "pdf")}
 
 
 def write_report_and_record(bundle: CaseBundle, assessment: Assessment, *, reports_dir: Path, records_dir: Path,

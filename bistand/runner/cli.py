@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bistand.bot.config import ROOT, configuration_problems, load_settings
+from bistand.bot.secrets import use_demo_vault, vault_problem
 from bistand.queue import cli as queue_cli
 from bistand.runner.watch import add_watch_options, watch
 
@@ -44,7 +45,7 @@ def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, st
     cmd = [
         sys.executable, "-m", "robot", "--outputdir", str(outdir), "--report", "NONE",
         "--console", "quiet", "--loglevel", "INFO", "--logtitle", f"bistand {suite}",
-        "--pythonpath", str(ROOT),
+        "--pythonpath", str(ROOT), "--listener", "bistand.bot.masking.MaskingListener",
     ]
     for name, value in (variables or {}).items():
         cmd += ["--variable", f"{name}:{value}"]
@@ -70,8 +71,7 @@ def _count_items(path: Path) -> int:
 
 def _base_env(mode: str | None) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("RPA_SECRET_MANAGER", "RPA.Robocorp.Vault.FileSecrets")
-    env.setdefault("RPA_SECRET_FILE", str(ROOT / "devdata" / "vault.json"))
+    use_demo_vault(env)  # the demo only; any other start names its vault (bistand.bot.secrets)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "keywords"), env.get("PYTHONPATH")]))
     if mode:
         env["BISTAND_MODE"] = mode
@@ -136,6 +136,14 @@ def replay(path: Path, mode: str | None) -> int:
     return verdict
 
 
+def _credentials_refused(env: dict[str, str]) -> bool:
+    """No default credentials outside the demo: say what to configure (exit code 2)."""
+    problem = vault_problem(env)
+    if problem:
+        print(f"Not started: {problem}", flush=True)
+    return problem is not None
+
+
 def main(command: str, argv: list[str]) -> int:
     if command == "queue":
         return queue_cli.main(argv, _base_env(None))
@@ -154,6 +162,8 @@ def main(command: str, argv: list[str]) -> int:
         parser.add_argument("--base-port", type=int, default=8400)
         parser.add_argument("--runners", type=int, default=1, help="runners working the queue at once")
     args = parser.parse_args(argv)
+    if command in ("run", "produce", "work", "replay") and _credentials_refused(_base_env(args.mode)):
+        return EXIT_USAGE
     if command in ("run", "work") and args.watch is not None:  # watch mode: bistand.runner.watch
         env = _base_env(args.mode)
         return EXIT_CONFIG if _configuration_refused(env) else watch(env, args.watch, args.rotate_items,

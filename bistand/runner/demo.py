@@ -97,6 +97,7 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     os.environ["BISTAND_STATE_DIR"] = str(state / "bot")
     for index, system in enumerate(SYSTEMS):
         os.environ[f"BISTAND_URL_{system.upper()}"] = f"http://127.0.0.1:{base + index}"
+    os.environ["BISTAND_DEMO"] = "1"  # the demo, and only the demo, uses devdata/vault.json
     env = cli._base_env(mode or "support")
     store = queue_cli.queue_for(env)
     store.clear()  # the world was reseeded: the queue starts empty too

@@ -80,6 +80,7 @@ class Watcher:
             sys.executable, "-m", "robot", "--outputdir", str(run_dir), "--report", "NONE",
             "--console", "quiet", "--loglevel", "INFO", "--logtitle", "bistand watch",
             "--pythonpath", str(ROOT), "--pythonpath", str(ROOT / "keywords"),
+            "--listener", "bistand.bot.masking.MaskingListener",
             "--variable", f"ITEMS_LIMIT:{self.rotate_items}", str(ROOT / "tasks" / "consumer.robot"),
         ]
         self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.run_env(run_dir), preexec_fn=_end_with_parent)

@@ -17,6 +17,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.core.errors import BusinessError
+from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.desktop.writeback import DesktopWriteBack
 from bistand.report.plural import plural
@@ -107,7 +108,7 @@ class CaseworkKeywords:
 
 def work_from_payload(payload: dict) -> ItemWork:
     """The handle for a work item's payload (application id, case number, period)."""
-    application_id = payload.get("application_id")
+    application_id = checked_application_id(payload.get("application_id"))  # names files and log links
     for key in ("case_number", "period"):
         if not payload.get(key):
             raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")

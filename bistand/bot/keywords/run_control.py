@@ -6,7 +6,9 @@ import os
 import re
 import time
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -17,6 +19,7 @@ from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import work_from_payload
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.errors import BusinessError
+from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.dashboard.recording import record_outcome
 from bistand.queue.store import PARK_AT_ONCE
@@ -155,7 +158,7 @@ class RunControlKeywords:
     @keyword
     def record_system_error(self, work: ItemWork, message: str, attempt: int) -> None:
         """Saves blurred screenshots and the Playwright trace of every system, linked from the log."""
-        out = self.run_dir / "failures" / f"{work.application_id}-try{attempt}"
+        out = self.run_dir / "failures" / f"{checked_application_id(work.application_id)}-try{int(attempt)}"
         out.mkdir(parents=True, exist_ok=True)
         shots = []
         for system, page in self.ctx.pages().items():
@@ -166,7 +169,7 @@ class RunControlKeywords:
             page.failure_screenshots = []
         trace = self._save_traces(out)
         rel = lambda p: os.path.relpath(p, self._log_dir())  # noqa: E731
-        links = " ".join(f'<a href="{rel(p)}">{p.name}</a>' for p in [*shots, *trace])
+        links = " ".join(f'<a href="{escape(quote(rel(p)))}">{escape(p.name)}</a>' for p in [*shots, *trace])
         logger.warn(f"System error on {work.application_id} (attempt {attempt}): "
                     f"{mask_personnummer_in_text(message)[:300]}")
         if links:
