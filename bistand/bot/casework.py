@@ -184,7 +184,12 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     casemgmt = await ctx.page("casemgmt")
     eservice = await ctx.page("eservice")
     written: list[str] = []
+
+    async def confirm_lease() -> None:  # before every write: a runner whose lease was lost writes nothing
+        await asyncio.to_thread(work.confirm_lease)
+
     if app.application_id not in overview.decision_basis_ids:
+        await confirm_lease()
         await casemgmt.write_decision_basis(app.case_number, DecisionBasisForm(
             application_id=app.application_id, period=app.period, proposal=assessment.proposal,
             amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text,
@@ -193,24 +198,28 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     if decided_by_bot(ctx.settings.mode, bundle, assessment):
         decision = "approve" if assessment.proposal is Proposal.APPROVE else "reject"
         if app.application_id not in overview.decision_ids:
+            await confirm_lease()
             await casemgmt.register_decision(app.case_number, DecisionForm(
                 application_id=app.application_id, period=app.period, decision=decision,
                 amount=assessment.amount,
             ))
             written.append("decision")
         if decision == "approve" and app.application_id not in overview.payment_ids:
+            await confirm_lease()
             await casemgmt.create_payment_order(app.case_number, PaymentOrderForm(
                 application_id=app.application_id, period=app.period, amount=assessment.amount,
                 recipient=app.applicant.personnummer, pay_date=payment_date(app.period),
             ))
             written.append("payment")
         if await eservice.status(app.application_id) != DECIDED_STATUS:
+            await confirm_lease()
             if await tell_applicant(eservice, app.application_id, assessment, decided=True):
                 written.append("notice")
             await eservice.set_status(app.application_id, DECIDED_STATUS)
             written.append("eservice_decided")
     else:
         told = ctx.settings.mode is Mode.AUTOMATED  # instant answer: a caseworker will decide
+        await confirm_lease()
         if told and await tell_applicant(eservice, app.application_id, assessment, decided=False):
             written.append("notice")
         await eservice.set_status(app.application_id, PROPOSAL_STATUS)  # idempotent; confirmed on the page

@@ -69,6 +69,10 @@ class ItemWork:
     """The background run of this application's steps when it is prepared in flight (a future)."""
     ahead_steps: dict[str, Any] = field(default_factory=dict)
     """Step name → the result of that step run ahead (see bistand.bot.prepare)."""
+    confirm_lease: Callable[[], None] = field(default=lambda: None, repr=False)
+    """Raises LeaseLost when this runner no longer holds the item (the queue adapter's check,
+    given with the work item; nothing to check under an adapter without leases). Called before
+    every write-back, so a runner whose lease was taken over writes nothing."""
 
     def __repr__(self) -> str:
         return f"<ItemWork {self.application_id}>"

@@ -106,6 +106,7 @@ async def register_step(ctx: RunContext, work: ItemWork) -> None:
     if work.application_id in work.overview.application_ids:
         return
     application = work.bundle.application
+    await asyncio.to_thread(work.confirm_lease)  # a runner whose lease was lost writes nothing
     await (await ctx.page("casemgmt")).register_application(work.case_number, ApplicationRegistration(
         application_id=application.application_id, period=application.period, kind=application.kind,
         submitted=application.submitted_at.date(),
