@@ -114,7 +114,7 @@ def test_retry_and_skip_go_through_the_store_and_say_who_did_it(world):
     assert [(a.username, a.action, a.application_id, a.reason) for a in store.recent_actions()] == [
         ("teamledare", "skip", "ANS-3", "handläggs manuellt"), ("teamledare", "retry", "ANS-2", "")]
     done = client.post("/arenden/ANS-1/forsok-igen", data={"csrf": token})
-    assert "ANS-1 kan inte köas om: ärendet är klar" in done.text and store.get("ANS-1").state == "done"
+    assert "ANS-1 kan inte köas om: läget är «klar»" in done.text and store.get("ANS-1").state == "done"
 
 
 def test_logs_and_evidence_are_served_only_from_the_runs_folder(world):

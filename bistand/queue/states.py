@@ -80,6 +80,6 @@ def refusal(action: str, application_id: str, state: str | None) -> str:
     """Why an operator's action is refused, in Swedish for the person who asked."""
     if state is None:
         return f"{application_id} finns inte i kön."
-    allowed_labels = ", ".join(LABELS[s] for s in sources(action))
-    return (f"{application_id} kan inte {_ACTION_WORDS[action]}: ärendet är {LABELS[state]}; "
-            f"bara ärenden som är {allowed_labels} kan {_ACTION_WORDS[action]}.")
+    allowed_labels = ", ".join(f"«{LABELS[s]}»" for s in sources(action))
+    return (f"{application_id} kan inte {_ACTION_WORDS[action]}: läget är «{LABELS[state]}»; "
+            f"bara ärenden i läget {allowed_labels} kan {_ACTION_WORDS[action]}.")
