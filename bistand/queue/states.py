@@ -83,3 +83,10 @@ def refusal(action: str, application_id: str, state: str | None) -> str:
     allowed_labels = ", ".join(f"«{LABELS[s]}»" for s in sources(action))
     return (f"{application_id} kan inte {_ACTION_WORDS[action]}: läget är «{LABELS[state]}»; "
             f"bara ärenden i läget {allowed_labels} kan {_ACTION_WORDS[action]}.")
+
+
+def markdown_table() -> str:
+    """The table as docs/queue.md shows it (a test keeps the two equal)."""
+    rows = ["| action | from | to | when |", "|---|---|---|---|"]
+    rows += [f"| `{t.action}` | {t.source} | {t.target} | {t.why} |" for t in TRANSITIONS]
+    return "\n".join(rows)
