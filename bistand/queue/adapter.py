@@ -92,12 +92,12 @@ class QueueAdapter(BaseAdapter):
             return self.ahead.popleft()  # taken earlier: in hand, so worked on even after SIGTERM
         while not self._stop.is_set():
             taken_at = time.monotonic()
-            item = self.store.claim(self.owner, self.settings.lease_seconds)
+            item = self._claim()
             if item is not None:
                 self.payloads[item.application_id] = item.payload
                 self._hold(item.lease, taken_at)
                 return item.application_id
-            if self.until_empty and not self.store.counts()["in_progress"]:
+            if self.until_empty and not self._retried(self.store.counts)()["in_progress"]:
                 break
             # Another runner holds an item: it finishes it, or dies and its lease runs out and
             # the item is ours. Without --until-empty: poll for new items.
@@ -111,7 +111,13 @@ class QueueAdapter(BaseAdapter):
         taken: list[tuple[str, Any]] = []
         while len(taken) < count and self.role == "consumer" and not self._stop.is_set():
             taken_at = time.monotonic()
-            item = self.store.claim(self.owner, self.settings.lease_seconds)
+            try:
+                item = self.store.claim(self.owner, self.settings.lease_seconds)
+            except Exception as exc:
+                if not self.store.is_connection_error(exc):
+                    raise
+                LOG.warning("no item taken ahead: the queue did not answer (%s)", type(exc).__name__)
+                break
             if item is None:
                 break
             self.payloads[item.application_id] = item.payload
@@ -119,6 +125,16 @@ class QueueAdapter(BaseAdapter):
             self.ahead.append(item.application_id)
             taken.append((item.application_id, item.payload))
         return taken
+
+    def _claim(self):
+        return self._retried(self.store.claim)(self.owner, self.settings.lease_seconds)
+
+    def _retried(self, call):
+        """`call` tried again while the queue's database is away (a dropped connection reconnects
+        on the next try; a restarting database answers within the half minute)."""
+        return Retrying(retry=retry_if_exception(self.store.is_connection_error),
+                        stop=stop_any(stop_after_delay(60), lambda _state: self._stop.is_set()),
+                        wait=wait_exponential_jitter(initial=0.5, max=5), reraise=True).wraps(call)
 
     def hand_back(self, item_id: str) -> None:
         """An item taken ahead that this run will not work on: pending again at once."""
