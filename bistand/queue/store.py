@@ -32,7 +32,6 @@ from pydantic import BaseModel
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.states import STATES, ItemState, refusal, sql_states
 
-__all__ = ["STATES", "ActionRefused", "ItemState", "Lease", "LeaseLost", "QueueItem", "QueueStore", "open_queue"]
 LOG = logging.getLogger(__name__)
 
 # Errors tied to the item's data and the installation, not to a struggling system: a retry
