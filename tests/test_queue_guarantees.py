@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import psycopg
 import pytest
@@ -166,3 +167,23 @@ def test_the_queue_command_refuses_an_action_outside_the_table_with_a_reason_and
     store = open_queue(url)
     assert store.get(application_id).state == "done"
     store.close()
+
+
+def test_a_runner_whose_lease_was_taken_over_is_told_before_its_write_and_its_release_changes_nothing(
+        monkeypatch, queue_url):
+    monkeypatch.setenv("BISTAND_QUEUE_URL", queue_url)
+    monkeypatch.setenv("BISTAND_RUNNER_ID", "runner-a")
+    adapter = QueueAdapter()
+    adapter.store.add(*payload(1))
+    held = adapter.reserve_input()
+    adapter.confirm_lease(held)  # still ours: the write may go ahead
+    later = open_queue(queue_url, clock=lambda: time.time() + 3600)  # an hour on: runner-a's lease ran out
+    other = later.claim("runner-b", LEASE)
+    assert other.application_id == held
+    with pytest.raises(LeaseLost):
+        adapter.confirm_lease(held)
+    before = later.get(held)
+    adapter.release_input(held, State.DONE)
+    assert adapter.last_state == "lease_lost" and later.get(held) == before
+    assert later.complete(other.lease) == "done"
+    later.close()

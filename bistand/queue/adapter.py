@@ -252,7 +252,8 @@ class QueueAdapter(BaseAdapter):
         def beat() -> None:
             while not stop.wait(interval):
                 with self._held_lock:
-                    held = sorted(self._held.values(), key=lambda lease: lease.application_id)
+                    held = sorted((lease for item_id, lease in self._held.items() if item_id not in self._lost),
+                                  key=lambda lease: lease.application_id)
                 for lease in held:
                     item_id = lease.application_id
                     beat_at = time.monotonic()
