@@ -50,6 +50,8 @@ Try To Prepare Application
         Finish Item    ${work}    DONE    attempts=${attempt}
     EXCEPT    BusinessError:*    type=GLOB    AS    ${message}
         Fail Item For Bad Data    ${work}    ${message}    ${attempt}
+    EXCEPT    LeaseLost:*    type=GLOB
+        Let Go Of Item Another Runner Holds    ${work}
     EXCEPT    AS    ${message}
         ${released}=    Handle System Error    ${work}    ${message}    ${attempt}    ${attempts}
         RETURN    ${released}
@@ -64,6 +66,16 @@ Fail Item For Bad Data
     ${code}=    Error Code Of    ${safe}
     Release Input Work Item    FAILED    exception_type=BUSINESS    code=${code}    message=${safe}
     Finish Item    ${work}    BUSINESS    ${safe}    attempts=${attempt}
+
+Let Go Of Item Another Runner Holds
+    [Documentation]    This runner's lease ran out and another runner took the item over: stop
+    ...    before the next write and go on with the other items. The release changes nothing in
+    ...    the queue (the lease is not this runner's); it only ends the work item here.
+    [Arguments]    ${work}
+    End Attempt    ${work}
+    Release Input Work Item    FAILED    exception_type=APPLICATION    code=LEASE_LOST
+    ...    message=Another runner holds the item
+    Stop Work On Item Whose Lease Was Lost    ${work}
 
 Handle System Error
     [Documentation]    Saves blurred screenshots and traces; on the last try FAILED with APPLICATION

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
+from bistand.bench.cli import main as bench_main
 from bistand.bench.cli import percentile
 from bistand.bench.floor import floor_settings, run_floor
 from bistand.bench.processes import Sampler, kind_of
@@ -43,3 +46,28 @@ def test_cpu_that_exited_between_samples_is_counted_once():
     assert sampler.cpu_by_kind(reaped=3.5) == {"chromium renderer": 2.0, "runner (python)": 1.0,
                                                "exited between samples": 0.5}
     assert sum(sampler.cpu_by_kind(reaped=1.0).values()) == 3.0
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_a_period_without_norm_table_is_an_outcome_beside_the_others_and_the_rest_is_measured(
+        tmp_path, example_world_path):
+    """Issue 15 §4: the bench used to stop with "the bot run failed with exit code 6"."""
+    world = json.loads(example_world_path.read_text(encoding="utf-8"))
+    kept = ["ANS-2026-000001", "ANS-2026-000002", "ANS-2026-000003"]
+    bad = kept[0]
+    world["applications"] = [dict(a, period="2031-01") if a["application_id"] == bad else a
+                             for a in world["applications"] if a["application_id"] in kept]
+    world["expected"] = {k: v for k, v in world["expected"].items() if k in kept and k != bad}
+    world_path = tmp_path / "world.json"
+    world_path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "bench.json"
+    assert bench_main(["--world", str(world_path), "--json", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["not_measured"] == [{"application_id": bad, "outcome": "PARKED", "code": "NORM_TABLE_MISSING"}]
+    assert result["item_outcomes"] == {"DONE": 2, "PARKED": 1}
+    assert result["applications"] == 2 and result["median_s"] > 0
+    expected = {app_id: {"proposal": e["proposal"], "amount": e["amount"], "findings": sorted(e.get("findings", []))}
+                for app_id, e in world["expected"].items()}
+    assert result["outcomes"] == expected and result["floor_outcomes_equal"]
+    assert result["floor_not_finished"] == {bad: "NORM_TABLE_MISSING"}

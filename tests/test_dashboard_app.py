@@ -28,18 +28,18 @@ def world(tmp_path):
         store.add(application_id, {"application_id": application_id})
     run_dir = "runs/20261126T200000.000000Z-r1"
     for application_id, release in (("ANS-1", "done"), ("ANS-2", "parked"), ("ANS-3", "business")):
-        store.claim("r1", 30)
+        lease = store.claim("r1", 30).lease
         if release == "done":
-            store.complete(application_id, "r1")
+            store.complete(lease)
             store.record_outcome(ItemOutcome(application_id=application_id, outcome="DONE", proposal="approve",
                                              decided_by="caseworker", seconds=3.0, run_dir=run_dir))
         elif release == "parked":
-            store.fail(application_id, "r1", "APPLICATION", "SYSTEM_UNAVAILABLE",
+            store.fail(lease, "APPLICATION", "SYSTEM_UNAVAILABLE",
                        "fk: login: HTTP 503 for 19850312-1234")
             store.record_outcome(ItemOutcome(application_id=application_id, outcome="PARKED",
                                              code="SYSTEM_UNAVAILABLE", seconds=9.0, run_dir=run_dir))
         else:
-            store.fail(application_id, "r1", "BUSINESS", "CASE_MISMATCH", "the work item's case differs")
+            store.fail(lease, "BUSINESS", "CASE_MISMATCH", "the work item's case differs")
     output = tmp_path / "output"
     (output / run_dir / "failures" / "ANS-2-try1").mkdir(parents=True)
     (output / run_dir / "log.html").write_text("<html>robot log</html>", encoding="utf-8")
@@ -106,7 +106,7 @@ def test_retry_and_skip_go_through_the_store_and_say_who_did_it(world):
     token = csrf_of(logged_in(client).text)
     retried = client.post("/arenden/ANS-2/forsok-igen", data={"csrf": token})
     assert "ANS-2 är tillbaka i kön" in retried.text
-    assert store.get("ANS-2").state == "pending" and store.get("ANS-2").failures == 0
+    assert store.get("ANS-2").state == "pending" and store.get("ANS-2").failures == 1  # tries kept
     no_reason = client.post("/arenden/ANS-3/hoppa-over", data={"csrf": token, "reason": "   "})
     assert "ange ett skäl" in no_reason.text and store.get("ANS-3").state == "failed_business"
     skipped = client.post("/arenden/ANS-3/hoppa-over", data={"csrf": token, "reason": "handläggs manuellt"})
@@ -114,7 +114,7 @@ def test_retry_and_skip_go_through_the_store_and_say_who_did_it(world):
     assert [(a.username, a.action, a.application_id, a.reason) for a in store.recent_actions()] == [
         ("teamledare", "skip", "ANS-3", "handläggs manuellt"), ("teamledare", "retry", "ANS-2", "")]
     done = client.post("/arenden/ANS-1/forsok-igen", data={"csrf": token})
-    assert "kunde inte köas om" in done.text and store.get("ANS-1").state == "done"
+    assert "ANS-1 kan inte köas om: läget är «klar»" in done.text and store.get("ANS-1").state == "done"
 
 
 def test_logs_and_evidence_are_served_only_from_the_runs_folder(world):

@@ -45,8 +45,7 @@ def run(tmp_path_factory, example_world_path):
         parked = []
         for _ in range(2):
             item = runner.claim("runner-x", 30)
-            assert runner.fail(item.application_id, "runner-x", "APPLICATION", "SYSTEM_UNAVAILABLE",
-                               "fk: login: HTTP 503") == "parked"
+            assert runner.fail(item.lease, "APPLICATION", "SYSTEM_UNAVAILABLE", "fk: login: HTTP 503") == "parked"
             parked.append(item.application_id)
         runner.close()
         worked = run_bot(env, "work", "--until-empty")

@@ -43,11 +43,11 @@ def work_through(store, application_id: str, outcome: ItemOutcome) -> None:
     item = store.claim("runner-1", 30)
     assert item is not None and item.application_id == application_id
     if outcome.outcome == "DONE":
-        store.complete(application_id, "runner-1")
+        store.complete(item.lease)
     elif outcome.outcome == "BUSINESS":
-        store.fail(application_id, "runner-1", "BUSINESS", outcome.code, "bad data")
+        store.fail(item.lease, "BUSINESS", outcome.code, "bad data")
     else:
-        store.fail(application_id, "runner-1", "APPLICATION", outcome.code, "fk: login: HTTP 503")
+        store.fail(item.lease, "APPLICATION", outcome.code, "fk: login: HTTP 503")
     store.record_outcome(outcome)
 
 
@@ -65,7 +65,7 @@ def at(hour: int, minute: int = 0, day: date = date(2026, 11, 26)) -> float:
 def test_outcomes_are_recorded_and_read_back_with_the_items_state(queue_url):
     store = open_queue(queue_url, max_failures=1)
     try:
-        assert store.migrate() == len(MIGRATIONS) == 2
+        assert store.migrate() == len(MIGRATIONS) >= 2
         queued(store, "ANS-1", "ANS-2", "ANS-3", "ANS-4")
         before = time.time()
         work_through(store, "ANS-1", outcome("ANS-1", proposal="approve", decided_by="robot", seconds=4.5))
@@ -99,8 +99,7 @@ def test_an_item_without_a_recorded_outcome_still_counts_with_its_state(queue_ur
     store = open_queue(queue_url)
     try:
         queued(store, "ANS-1", "ANS-2")
-        store.claim("r", 30)
-        store.complete("ANS-1", "r")  # finished before outcomes were recorded
+        store.complete(store.claim("r", 30).lease)  # finished before outcomes were recorded
         assert store.latest_outcomes() == [("done", None), ("pending", None)]
         assert decided_bars(store.latest_outcomes()) == [
             Bar(label="Beslutat av roboten", value=0), Bar(label="Till handläggare", value=0),

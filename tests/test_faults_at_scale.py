@@ -30,7 +30,7 @@ def timed_run(work: Path, faults: bool) -> tuple[float, dict, dict]:
     sims.start(reset=True)
     try:
         if faults:
-            for index, system in enumerate(SYSTEMS):
+            for index in range(len(SYSTEMS)):
                 httpx.post(f"http://127.0.0.1:{sims.base_port + index}/_sim/faults", timeout=10, json={
                     "path": "/", "failure_rate": 0.1, "delay_ms": 200, "jitter_ms": 600, "seed": index + 1,
                 }).raise_for_status()

@@ -23,8 +23,7 @@ def test_an_operator_sees_parked_items_retries_them_and_skips_one(tmp_path):
         application_id = f"ANS-2026-{n:06d}"
         store.add(application_id, {"application_id": application_id, "case_number": "EB-2026-0001",
                                    "period": "2027-01"})
-        store.claim("r", 30)
-        store.fail(application_id, "r", "APPLICATION", "NORM_TABLE_MISSING", "no norm table for 2027")
+        store.fail(store.claim("r", 30).lease, "APPLICATION", "NORM_TABLE_MISSING", "no norm table for 2027")
     store.close()
     text = bistand(tmp_path, "queue", "status")
     assert text.returncode == 0

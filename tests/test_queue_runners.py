@@ -5,7 +5,9 @@ project's own PostgreSQL (tools/postgres.sh).
   parked at once and the exit code says so;
 - a runner killed with SIGKILL while it holds a lease: another runner takes the item over when
   the lease runs out, and every application gets exactly one decision basis;
-- two runners at once on the example world: exactly one decision basis per application.
+- two runners at once on the example world: exactly one decision basis per application;
+- an item that kills every runner that takes it is parked after three claims (CLAIMS_EXHAUSTED),
+  and the other items finish.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
+import psycopg
 import pytest
 
 from bistand.queue.store import open_queue
@@ -143,3 +147,98 @@ def test_two_runners_on_the_example_world_write_exactly_one_decision_basis_each(
     assert all(done), "each runner should have worked some items"
     assert sorted(done[0] + done[1]) == sorted(VALID_TEN)
     assert {application_id: entry["count"] for application_id, entry in latest.items()} == {i: 1 for i in VALID_TEN}
+
+
+def wait_until_holding(url: str, owner: str, application_id: str, timeout: float = 300) -> None:
+    """Returns as soon as `owner` holds the lease on `application_id`."""
+    store = open_queue(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            item = store.get(application_id)
+            if item.state == "in_progress" and item.lease_owner == owner:
+                return
+            time.sleep(0.05)  # poll the queue
+    finally:
+        store.close()
+    raise AssertionError(f"{owner} never held {application_id}")
+
+
+def test_an_item_that_kills_its_runner_every_time_is_parked_after_three_claims_and_the_others_finish(
+        tmp_path, example_world_path, postgres_database):
+    ids = VALID_TEN[:4]
+    poisoned = ids[0]  # due first: each new runner takes it as soon as the last one's lease ran out
+    world_path = subset_world(load_world(example_world_path), ids, tmp_path / "world.json")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port()).start(reset=True)
+    try:
+        env = bot_env(sims, tmp_path, "support", BISTAND_QUEUE_URL=postgres_database, BISTAND_LEASE_SECONDS="3",
+                      BISTAND_MAX_CLAIMS="3", BISTAND_IN_FLIGHT="1")
+        assert run_bot(env, "produce").code == 0
+        for death in range(3):  # the item kills whichever runner takes it (a page that hangs Chromium)
+            name = f"runner-{death}"
+            runner = start_runner(env, name)
+            wait_until_holding(postgres_database, name, poisoned)
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait(timeout=30)
+        survivor = start_runner(env, "runner-survivor")
+        output, _ = survivor.communicate(timeout=600)
+        status = queue_status(env)
+        latest = export(sims)["latest_decision_basis"]
+        store = open_queue(postgres_database)
+        parked = store.get(poisoned)
+        store.close()
+    finally:
+        sims.stop()
+    assert survivor.returncode == 0, output[-3000:]
+    assert (parked.state, parked.error_code, parked.claims, parked.failures) == ("parked", "CLAIMS_EXHAUSTED", 3, 0)
+    assert status["counts"]["done"] == 3 and status["counts"]["in_progress"] == 0
+    assert [(p["application_id"], p["code"]) for p in status["parked"]] == [(poisoned, "CLAIMS_EXHAUSTED")]
+    assert all(latest[i]["count"] == 1 for i in ids[1:])
+    assert latest.get(poisoned, {"count": 0})["count"] <= 1
+
+
+def test_a_runner_whose_lease_was_taken_over_writes_nothing_for_that_item_and_goes_on(
+        tmp_path, example_world_path, postgres_database):
+    """The runner reads slowly (Försäkringskassan answers after 1.5 s); meanwhile its lease is
+    taken over. It stops the item before its first write, says so, and works on; once the other
+    holder hands the item back it takes it again: one decision basis per application."""
+    ids = VALID_TEN[:2]
+    taken_over = ids[0]
+    world_path = subset_world(load_world(example_world_path), ids, tmp_path / "world.json")
+    sims = Simulators(world=world_path, state_dir=tmp_path / "sims", base_port=free_base_port(),
+                      faults=True).start(reset=True)
+    store = open_queue(postgres_database)
+    try:
+        env = bot_env(sims, tmp_path, "support", BISTAND_QUEUE_URL=postgres_database, BISTAND_IN_FLIGHT="1")
+        assert run_bot(env, "produce").code == 0
+        httpx.post(f"{sims.urls['fk']}/_sim/faults", json={"delay_ms": 1500}, timeout=10).raise_for_status()
+        runner = start_runner(env, "runner-slow")
+        lines: list[str] = []
+        stopped = threading.Event()
+
+        def pump() -> None:
+            for line in runner.stdout:
+                lines.append(line)
+                if "LEASE_LOST" in line:
+                    stopped.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        wait_until_holding(postgres_database, "runner-slow", taken_over)
+        with psycopg.connect(postgres_database, autocommit=True) as admin:  # its lease runs out (a long pause)
+            admin.execute("UPDATE work_items SET lease_until = 0 WHERE application_id = %s", (taken_over,))
+        other = store.claim("runner-other", 600)
+        assert other.application_id == taken_over
+        assert stopped.wait(300), "".join(lines[-30:])
+        assert taken_over not in export(sims)["latest_decision_basis"]  # stopped before its first write
+        assert store.get(taken_over).lease_generation == other.lease_generation  # and changed nothing
+        store.unclaim(other.lease)  # the other runner hands it back: the slow runner takes it again
+        assert runner.wait(timeout=600) == 0, "".join(lines[-30:])
+        latest = export(sims)["latest_decision_basis"]
+        counts = store.counts()
+    finally:
+        store.close()
+        sims.stop()
+    output = "".join(lines)
+    assert f"{taken_over} LEASE_LOST" in output and f"{taken_over} DONE" in output
+    assert counts["done"] == 2 and counts["in_progress"] == 0
+    assert {application_id: entry["count"] for application_id, entry in latest.items()} == {i: 1 for i in ids}

@@ -3,6 +3,10 @@
 Starts the simulators on a fresh copy of the world, runs the bot once (producer and consumer, support
 mode), and in the same run measures the floor: the same reads and writes over plain HTTP on another
 fresh copy of the world. Prints the figures and writes them to OUT as JSON.
+
+An application the bot parks or fails (bad data, a period without norm table, a system error) is
+an outcome like the others: it is reported beside them and left out of the times, and the rest is
+measured. Only a run that did not finish (stopped, refused its configuration, crashed) has no figures.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from pathlib import Path
 from bistand.bench.floor import floor_settings, run_floor
 from bistand.bench.processes import Sampler, children_cpu, tree_cpu
 from bistand.bot.config import ROOT, SYSTEMS
+from bistand.runner.cli import EXIT_OK, EXIT_PARKED, EXIT_SYSTEM_FAILURES
 from bistand.runner.demo import _pick_base_port
+
+MEASURED = ("DONE", "BUSINESS")
+"""Outcomes whose seconds are the bot's work on the application; a parked or failed try is not."""
 
 
 class Simulators:
@@ -126,13 +134,31 @@ def run_bot(world: Path, work: Path, browser: str, read: str) -> dict:
     finally:
         sims.stop()
     summary_path = work / "output" / "latest" / "run-summary.json"
-    if process.returncode != 0 or not summary_path.exists():
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
+    if summary is None or not run_finished(process.returncode, summary):
         print(output[-4000:])
         raise SystemExit(f"the bot run failed with exit code {process.returncode}")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
     browser_line = next((line for line in output.splitlines() if line.startswith("Browser:")), "Browser: ?")
     return {"summary": summary, "seconds": seconds, "cpu_total": total_cpu, "sampler": sampler,
             "sims_cpu": sims_cpu, "outcomes": outcomes, "browser": browser_line.removeprefix("Browser: ")}
+
+
+def run_finished(code: int, summary: dict) -> bool:
+    """The run went through every item: OK, or items parked (exit 6) or failed on a system error
+    (exit 1) as its summary says; not a stop, a refused configuration or a crash."""
+    outcomes = summary.get("outcomes", {})
+    if summary.get("stopped_reason"):
+        return False
+    return (code == EXIT_OK or (code == EXIT_PARKED and bool(outcomes.get("PARKED")))
+            or (code == EXIT_SYSTEM_FAILURES and bool(outcomes.get("APPLICATION"))))
+
+
+def item_outcomes(items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(the items measured, the items parked or failed on a system error: id, outcome and code)."""
+    measured = [item for item in items if item["outcome"] in MEASURED]
+    others = [{"application_id": item["application_id"], "outcome": item["outcome"], "code": item.get("code", "")}
+              for item in items if item["outcome"] not in MEASURED]
+    return measured, others
 
 
 def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
@@ -167,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     bot = run_bot(world, work, args.browser, args.read)
     floor, floor_sims_cpu = run_floor_on_fresh_world(world, work)
 
-    items = bot["summary"]["per_item"]
+    items, not_measured = item_outcomes(bot["summary"]["per_item"])
     apps = len(items)
     seconds = [item["seconds"] for item in items]
     by_kind = bot["sampler"].cpu_by_kind(bot["cpu_total"])
@@ -179,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "read": args.read,
         "machine": {"cores": os.cpu_count(), "load_before": round(load_before, 2)},
         "applications": apps,
+        "item_outcomes": bot["summary"].get("outcomes", {}),
+        "not_measured": not_measured,
         "median_s": round(median, 3),
         "p95_s": round(percentile(seconds, 0.95), 3),
         "per_hour": round(apps / bot["seconds"] * 3600) if bot["seconds"] else 0,
@@ -194,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_floor": round(median / floor.median_s, 1) if floor.median_s else None,
         "outcomes": bot["outcomes"],
         "floor_outcomes_equal": floor.outcomes == bot["outcomes"],
+        "floor_not_finished": dict(sorted(floor.failed.items())),
     }
     print_result(result)
     if args.json:
@@ -204,7 +233,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_result(result: dict) -> None:
-    print(f"world:                  {result['world']} ({result['applications']} applications, support mode)")
+    print(f"world:                  {result['world']} ({result['applications']} applications measured, support mode)")
+    counts = ", ".join(f"{outcome} {count}" for outcome, count in sorted(result["item_outcomes"].items()))
+    print(f"outcomes of the run:    {counts or 'none'}")
+    for item in result["not_measured"]:
+        print(f"  not measured:         {item['application_id']} {item['outcome']} {item['code']}")
     print(f"browser / read:         {result['browser']} / {result['read']}")
     print(f"machine:                {result['machine']['cores']} cores, load before {result['machine']['load_before']}")
     print(f"per application:        median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s")
@@ -219,7 +252,8 @@ def print_result(result: dict) -> None:
           f"{result['floor_cpu_s_per_app']:.3f} s per application")
     print(f"ratio to floor:         {result['ratio_to_floor']} x")
     print(f"outcomes:               {len(result['outcomes'])} written; floor's outcomes equal: "
-          f"{result['floor_outcomes_equal']}")
+          f"{result['floor_outcomes_equal']}; floor could not finish: "
+          f"{', '.join(f'{k} {v}' for k, v in result['floor_not_finished'].items()) or 'none'}")
 
 
 if __name__ == "__main__":

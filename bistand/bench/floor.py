@@ -22,7 +22,7 @@ from bistand.bot.config import SYSTEMS, Settings
 from bistand.bot.context import page_class
 from bistand.bot.secrets import credentials
 from bistand.core.engine import assess
-from bistand.core.errors import ApplicationError
+from bistand.core.errors import ApplicationError, BusinessError
 from bistand.core.models import Mode
 from bistand.pages.base import PortalPage
 from bistand.pages.casemgmt import parse_case_page
@@ -77,6 +77,9 @@ class FloorRun:
     seconds: list[float] = field(default_factory=list)
     cpu_seconds: float = 0.0
     outcomes: dict[str, dict] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Application id → the error code of an application the floor could not finish (bad data, a
+    period without norm table): an outcome like the others, left out of the times."""
 
     @property
     def median_s(self) -> float:
@@ -137,8 +140,12 @@ async def run_floor(settings: Settings) -> FloorRun:
         for row in rows:
             started = time.perf_counter()
             await _set_status(eservice, values, row.application_id, QUEUED)
-            bundle, overview = await casework.read_bundle(ctx, row.application_id, row.case_number)
-            assessment = assess(bundle, Mode.SUPPORT)
+            try:
+                bundle, overview = await casework.read_bundle(ctx, row.application_id, row.case_number)
+                assessment = assess(bundle, Mode.SUPPORT)
+            except (BusinessError, ApplicationError) as exc:  # the bot parks or fails it: so does the floor
+                floor.failed[row.application_id] = exc.code
+                continue
             report = render_text(bundle, assessment)
             response = await casemgmt.post(f"/arende/{quote(row.case_number, safe='')}/beslutsunderlag/ny", data={
                 "ansokan": row.application_id, "period": row.period, "forslag": assessment.proposal.value,

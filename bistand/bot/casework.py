@@ -224,10 +224,18 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     async def status_is(label: str) -> bool:
         return await eservice.status(app.application_id) == label
 
+    def leased(write: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        """The write, after confirming the item's lease: a runner whose lease was lost writes nothing
+        (every try of the write confirms it again)."""
+        async def confirmed_write() -> object:
+            await asyncio.to_thread(work.confirm_lease)
+            return await write()
+        return confirmed_write
+
     basis = DecisionBasisForm(application_id=app.application_id, period=app.period, proposal=assessment.proposal,
                               amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text)
     if app.application_id not in overview.decision_basis_ids and await write_safely(
-            casemgmt, lambda: casemgmt.write_decision_basis(app.case_number, basis),
+            casemgmt, leased(lambda: casemgmt.write_decision_basis(app.case_number, basis)),
             lambda: case_holds("decision_basis_ids")):
         written.append("decision_basis")
     if decided_by_bot(ctx.settings.mode, bundle, assessment):
@@ -235,33 +243,33 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
         ruling = DecisionForm(application_id=app.application_id, period=app.period, decision=decision,
                               amount=assessment.amount)
         if app.application_id not in overview.decision_ids and await write_safely(
-                casemgmt, lambda: casemgmt.register_decision(app.case_number, ruling),
+                casemgmt, leased(lambda: casemgmt.register_decision(app.case_number, ruling)),
                 lambda: case_holds("decision_ids")):
             written.append("decision")
         order = PaymentOrderForm(application_id=app.application_id, period=app.period, amount=assessment.amount,
                                  recipient=app.applicant.personnummer, pay_date=payment_date(app.period))
         if decision == "approve" and app.application_id not in overview.payment_ids and await write_safely(
-                casemgmt, lambda: casemgmt.create_payment_order(app.case_number, order),
+                casemgmt, leased(lambda: casemgmt.create_payment_order(app.case_number, order)),
                 lambda: case_holds("payment_ids")):
             written.append("payment")
         if not await status_is(DECIDED_STATUS):
             told: list[bool] = []
             # tell_applicant looks at the messages already sent before it sends: safe to repeat.
-            await write_safely(eservice, lambda: _append(told, tell_applicant(
-                eservice, app.application_id, assessment, decided=True)), _never)
+            await write_safely(eservice, leased(lambda: _append(told, tell_applicant(
+                eservice, app.application_id, assessment, decided=True))), _never)
             if any(told):
                 written.append("notice")
-            await write_safely(eservice, lambda: eservice.set_status(app.application_id, DECIDED_STATUS),
+            await write_safely(eservice, leased(lambda: eservice.set_status(app.application_id, DECIDED_STATUS)),
                                lambda: status_is(DECIDED_STATUS))
             written.append("eservice_decided")
     else:
         if ctx.settings.mode is Mode.AUTOMATED:  # instant answer: a caseworker will decide
             told = []
-            await write_safely(eservice, lambda: _append(told, tell_applicant(
-                eservice, app.application_id, assessment, decided=False)), _never)
+            await write_safely(eservice, leased(lambda: _append(told, tell_applicant(
+                eservice, app.application_id, assessment, decided=False))), _never)
             if any(told):
                 written.append("notice")
-        await write_safely(eservice, lambda: eservice.set_status(app.application_id, PROPOSAL_STATUS),
+        await write_safely(eservice, leased(lambda: eservice.set_status(app.application_id, PROPOSAL_STATUS)),
                            lambda: status_is(PROPOSAL_STATUS))  # idempotent; confirmed on the page
         written.append("eservice_ready")
     return written

@@ -73,6 +73,10 @@ class ItemWork:
     """What an earlier try of this item read successfully (the form, attachments, each register's
     answer), so a retry repeats only what failed. The case page and the e-service's case search are
     always read afresh: the writes and DUPLICATE_PERIOD depend on what they show now."""
+    confirm_lease: Callable[[], None] = field(default=lambda: None, repr=False)
+    """Raises LeaseLost when this runner no longer holds the item (the queue adapter's check,
+    given with the work item; nothing to check under an adapter without leases). Called before
+    every write-back, so a runner whose lease was taken over writes nothing."""
 
     def __repr__(self) -> str:
         return f"<ItemWork {self.application_id}>"

@@ -23,6 +23,7 @@ from bistand.bot.context import ItemWork, RunContext
 from bistand.core.engine import assess
 from bistand.core.errors import BusinessError
 from bistand.core.models import Role
+from bistand.pages.base import write_safely
 from bistand.pages.casemgmt import ApplicationRegistration
 from bistand.queue.config import runner_id
 from bistand.records.writer import report_paths, write_report_and_record
@@ -113,8 +114,11 @@ async def register_step(ctx: RunContext, work: ItemWork) -> None:
     async def known() -> bool:
         return work.application_id in (await casemgmt.open_case(work.case_number)).application_ids
 
-    if await casework.write_safely(casemgmt, lambda: casemgmt.register_application(work.case_number, registration),
-                                   known):
+    async def register() -> None:
+        await asyncio.to_thread(work.confirm_lease)  # a runner whose lease was lost writes nothing
+        await casemgmt.register_application(work.case_number, registration)
+
+    if await write_safely(casemgmt, register, known):
         work.written.append("application")
     work.overview.application_ids.append(work.application_id)
 

@@ -40,7 +40,8 @@ from bistand.dashboard.stats import (
     dashboard_stats,
     display_message,
 )
-from bistand.queue.store import QueueStore
+from bistand.queue.states import allowed
+from bistand.queue.store import ActionRefused, QueueStore
 from bistand.report.labels import PROPOSAL_LABELS
 
 LOG = logging.getLogger("bistand.dashboard")
@@ -112,7 +113,7 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
     templates.env.filters["tid"] = local_time
     templates.env.filters["tal"] = charts.swedish_number
     templates.env.globals.update(STATE_LABELS=STATE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
-                                 DECIDED_LABELS=DECIDED_LABELS,
+                                 DECIDED_LABELS=DECIDED_LABELS, allowed=allowed,
                                  PROPOSAL_LABELS={p.value: label for p, label in PROPOSAL_LABELS.items()})
     runs_root = (Path(output_dir) / "runs").resolve()
 
@@ -229,12 +230,14 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
         user = signed_in(request)
         check_csrf(request, csrf)
         valid_id(application_id)
-        if store.retry(application_id):
+        try:
+            store.retry(application_id)
+        except ActionRefused as refused:  # the state table does not allow it (docs/queue.md)
+            flash(request, "fel", str(refused))
+        else:
             store.log_action(user, "retry", application_id)
             LOG.info("dashboard: %s put %s back in the queue", user, application_id)
             flash(request, "ok", f"{application_id} är tillbaka i kön och körs vid nästa körning.")
-        else:
-            flash(request, "fel", f"{application_id} kunde inte köas om: det finns inte, pågår eller är klart.")
         return RedirectResponse("/", status_code=303)
 
     @app.post("/arenden/{application_id}/hoppa-over")
@@ -246,12 +249,15 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
         reason = " ".join(reason.split())
         if not reason:
             flash(request, "fel", f"{application_id} hoppades inte över: ange ett skäl.")
-        elif store.skip(application_id, reason):
+            return RedirectResponse("/", status_code=303)
+        try:
+            store.skip(application_id, reason)
+        except ActionRefused as refused:  # the state table does not allow it (docs/queue.md)
+            flash(request, "fel", str(refused))
+        else:
             store.log_action(user, "skip", application_id, reason)
             LOG.info("dashboard: %s skipped %s", user, application_id)
             flash(request, "ok", f"{application_id} hoppas över (handläggs manuellt).")
-        else:
-            flash(request, "fel", f"{application_id} kunde inte hoppas över: det finns inte eller pågår.")
         return RedirectResponse("/", status_code=303)
 
     @app.get("/arenden/{application_id}", response_class=HTMLResponse)

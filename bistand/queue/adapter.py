@@ -15,6 +15,12 @@ Room (its own adapter) and locally (this one).
 - Several applications in flight: `reserve_ahead(n)` takes up to n more due items now (leased and
   kept alive by the same heartbeat); `reserve_input` hands them out first, in the order taken, and
   `hand_back(id)` returns one the run will not work on to pending, with no try counted.
+- Every claim gives the item a new lease generation; the adapter keeps each item's `Lease` and
+  names it in every heartbeat, release and hand-back, so a runner whose lease was taken over
+  changes nothing. `confirm_lease(id)` (called before each write-back) extends the lease or
+  raises `LeaseLost`: the runner then stops that item and goes on with the others.
+- The heartbeat keeps an item alive until its release is saved; a release that meets a dropped
+  connection is tried again (tenacity) while the lease is still valid.
 """
 
 from __future__ import annotations
@@ -23,13 +29,15 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections import deque
 from typing import Any
 
 from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
+from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_any, wait_exponential_jitter
 
 from bistand.queue.config import load_queue_settings, runner_id
-from bistand.queue.store import LeaseLost, QueueStore, open_queue
+from bistand.queue.store import Lease, LeaseLost, QueueStore, open_queue
 
 TRIGGER_ID = "producer-trigger"
 LOG = logging.getLogger(__name__)
@@ -50,7 +58,7 @@ class QueueAdapter(BaseAdapter):
     def __init__(self) -> None:
         self.settings = load_queue_settings()
         self.store: QueueStore = open_queue(self.settings.url, self.settings.retry_delays_seconds,
-                                            self.settings.max_failures)
+                                            self.settings.max_failures, self.settings.max_claims)
         self.owner = runner_id()
         self.role = os.environ.get("BISTAND_QUEUE_ROLE", "consumer")
         self.until_empty = os.environ.get("BISTAND_QUEUE_UNTIL_EMPTY", "1") == "1"
@@ -59,7 +67,11 @@ class QueueAdapter(BaseAdapter):
         self.last_state: str = ""  # what the queue made of the last release (for the summary)
         self._trigger_given = False
         self.ahead: deque[str] = deque()
-        self._held: set[str] = set()
+        self._held: dict[str, Lease] = {}
+        self._valid_until: dict[str, float] = {}
+        """Monotonic time until which each held lease is surely valid (claim or last beat + lease)."""
+        self._releasing: set[str] = set()
+        self._lost: set[str] = set()
         self._held_lock = threading.Lock()
         self._heartbeat: tuple[threading.Event, threading.Thread] | None = None
         self._stop = threading.Event()
@@ -79,12 +91,13 @@ class QueueAdapter(BaseAdapter):
         if self.ahead:
             return self.ahead.popleft()  # taken earlier: in hand, so worked on even after SIGTERM
         while not self._stop.is_set():
-            item = self.store.claim(self.owner, self.settings.lease_seconds)
+            taken_at = time.monotonic()
+            item = self._claim()
             if item is not None:
                 self.payloads[item.application_id] = item.payload
-                self._hold(item.application_id)
+                self._hold(item.lease, taken_at)
                 return item.application_id
-            if self.until_empty and not self.store.counts()["in_progress"]:
+            if self.until_empty and not self._retried(self.store.counts)()["in_progress"]:
                 break
             # Another runner holds an item: it finishes it, or dies and its lease runs out and
             # the item is ours. Without --until-empty: poll for new items.
@@ -97,51 +110,140 @@ class QueueAdapter(BaseAdapter):
         one; never waits (none when the queue has none due, or after SIGTERM)."""
         taken: list[tuple[str, Any]] = []
         while len(taken) < count and self.role == "consumer" and not self._stop.is_set():
-            item = self.store.claim(self.owner, self.settings.lease_seconds)
+            taken_at = time.monotonic()
+            try:
+                item = self.store.claim(self.owner, self.settings.lease_seconds)
+            except Exception as exc:
+                if not self.store.is_connection_error(exc):
+                    raise
+                LOG.warning("no item taken ahead: the queue did not answer (%s)", type(exc).__name__)
+                break
             if item is None:
                 break
             self.payloads[item.application_id] = item.payload
-            self._hold(item.application_id)
+            self._hold(item.lease, taken_at)
             self.ahead.append(item.application_id)
             taken.append((item.application_id, item.payload))
         return taken
+
+    def _claim(self):
+        return self._retried(self.store.claim)(self.owner, self.settings.lease_seconds)
+
+    def _retried(self, call):
+        """`call` tried again while the queue's database is away (a dropped connection reconnects
+        on the next try; a restarting database answers within the half minute)."""
+        return Retrying(retry=retry_if_exception(self.store.is_connection_error),
+                        stop=stop_any(stop_after_delay(60), lambda _state: self._stop.is_set()),
+                        wait=wait_exponential_jitter(initial=0.5, max=5), reraise=True).wraps(call)
 
     def hand_back(self, item_id: str) -> None:
         """An item taken ahead that this run will not work on: pending again at once."""
         if item_id in self.ahead:
             self.ahead.remove(item_id)
-        self._let_go(item_id)
+        lease = self._let_go(item_id)
+        if lease is None:
+            return
         try:
-            self.store.unclaim(item_id, self.owner)
+            self.store.unclaim(lease)
         except Exception as exc:  # noqa: BLE001 - its lease runs out and another runner takes it
             LOG.warning("could not hand back %s: %s", item_id, type(exc).__name__)
+
+    def confirm_lease(self, item_id: str) -> None:
+        """Before a write-back: the item is still this runner's (the lease is extended), or
+        LeaseLost, and the runner stops work on it (another runner holds it now)."""
+        with self._held_lock:
+            lease = self._held.get(item_id)
+        checked_at = time.monotonic()
+        if lease is not None and item_id not in self._lost and \
+                self.store.heartbeat(lease, self.settings.lease_seconds):
+            self._confirmed(item_id, checked_at)
+            return
+        self._lost.add(item_id)
+        LOG.warning("lease on %s lost: another runner holds the item; this runner stops work on it", item_id)
+        raise LeaseLost(f"{item_id} is no longer leased to this runner")
 
     def release_input(self, item_id: str, state: State, exception: dict | None = None) -> None:
         if item_id == TRIGGER_ID:
             return
-        self._let_go(item_id)
-        try:
-            if state is State.DONE:
-                self.last_state = self.store.complete(item_id, self.owner)
-            else:
-                exception = exception or {"type": "APPLICATION", "code": "UNEXPECTED", "message": ""}
-                self.last_state = self.store.fail(item_id, self.owner, exception.get("type") or "APPLICATION",
-                                                  exception.get("code") or "UNEXPECTED",
-                                                  exception.get("message") or "")
+        with self._held_lock:
+            lease = self._held.get(item_id)
+            self._releasing.add(item_id)
+        try:  # the heartbeat keeps the lease alive until the release is saved
+            if lease is None or item_id in self._lost:
+                raise LeaseLost(f"{item_id} is no longer leased to this runner")
+            self.last_state = self._save_release(lease, state, exception)
         except LeaseLost as exc:
             self.last_state = "lease_lost"
             LOG.warning("%s", exc)
+        except Exception as exc:
+            if not self.store.is_connection_error(exc):
+                raise
+            self.last_state = "not_saved"  # the lease runs out; the runner that takes it over finds the writes
+            LOG.warning("release of %s not saved before its lease ran out (%s): another runner takes it over",
+                        item_id, type(exc).__name__)
+        finally:
+            self._let_go(item_id)
+            self._lost.discard(item_id)
 
-    def _hold(self, item_id: str) -> None:
+    def _save_release(self, lease: Lease, state: State, exception: dict | None) -> str:
+        """complete/fail, tried again while the database is away and the lease surely valid. A
+        try that fails after the database saved it finds the item released under this lease's
+        generation: that is the release, saved."""
+
+        def release() -> str:
+            if state is State.DONE:
+                return self.store.complete(lease)
+            error = exception or {"type": "APPLICATION", "code": "UNEXPECTED", "message": ""}
+            return self.store.fail(lease, error.get("type") or "APPLICATION", error.get("code") or "UNEXPECTED",
+                                   error.get("message") or "")
+
+        tries = 0
+        for attempt in Retrying(
+            retry=retry_if_exception(self.store.is_connection_error),
+            stop=stop_any(self._lease_expired(lease.application_id), stop_after_delay(self.settings.lease_seconds)),
+            wait=wait_exponential_jitter(initial=0.2, max=2),
+            reraise=True,
+        ):
+            with attempt:
+                tries += 1
+                try:
+                    return release()
+                except LeaseLost:
+                    saved = self.store.get(lease.application_id) if tries > 1 else None
+                    if saved is not None and saved.lease_generation == lease.generation \
+                            and saved.state != "in_progress":
+                        return saved.state
+                    raise
+                except Exception as exc:
+                    if self.store.is_connection_error(exc):
+                        LOG.warning("release of %s not saved (%s); trying again while the lease holds",
+                                    lease.application_id, type(exc).__name__)
+                    raise
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _lease_expired(self, item_id: str):
+        def expired(_retry_state: Any) -> bool:
+            return time.monotonic() >= self._valid_until.get(item_id, 0.0)
+
+        return expired
+
+    def _hold(self, lease: Lease, taken_at: float) -> None:
         """Keeps the item's lease alive (one heartbeat thread for every item this runner holds)."""
         with self._held_lock:
-            self._held.add(item_id)
+            self._held[lease.application_id] = lease
+        self._confirmed(lease.application_id, taken_at)
         if self._heartbeat is None:
             self._start_heartbeat()
 
-    def _let_go(self, item_id: str) -> None:
+    def _confirmed(self, item_id: str, at: float) -> None:
+        """The lease held at `at` (monotonic, taken before the call that extended it)."""
+        self._valid_until[item_id] = at + self.settings.lease_seconds
+
+    def _let_go(self, item_id: str) -> Lease | None:
         with self._held_lock:
-            self._held.discard(item_id)
+            self._releasing.discard(item_id)
+            self._valid_until.pop(item_id, None)
+            return self._held.pop(item_id, None)
 
     def _start_heartbeat(self) -> None:
         stop = threading.Event()
@@ -150,15 +252,23 @@ class QueueAdapter(BaseAdapter):
         def beat() -> None:
             while not stop.wait(interval):
                 with self._held_lock:
-                    held = sorted(self._held)
-                for item_id in held:
+                    held = sorted((lease for item_id, lease in self._held.items() if item_id not in self._lost),
+                                  key=lambda lease: lease.application_id)
+                for lease in held:
+                    item_id = lease.application_id
+                    beat_at = time.monotonic()
                     try:
-                        alive = self.store.heartbeat(item_id, self.owner, self.settings.lease_seconds)
-                        if not alive and item_id in self._held:  # not merely released meanwhile
-                            LOG.warning("lease on %s lost", item_id)
-                            self._let_go(item_id)
+                        alive = self.store.heartbeat(lease, self.settings.lease_seconds)
                     except Exception as exc:  # noqa: BLE001 - the next beat tries again (reconnects)
                         LOG.warning("heartbeat on %s failed: %s", item_id, type(exc).__name__)
+                        continue
+                    if alive:
+                        with self._held_lock:
+                            if self._held.get(item_id) == lease:
+                                self._confirmed(item_id, beat_at)
+                    elif item_id in self._held and item_id not in self._releasing:  # not merely released
+                        LOG.warning("lease on %s lost: another runner holds the item", item_id)
+                        self._lost.add(item_id)
 
         thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
         thread.start()

@@ -23,7 +23,8 @@ from bistand.bot.config import load_settings
 from bistand.bot.summary import RunSummary
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.config import load_queue_settings, runner_id
-from bistand.queue.store import QueueStore, open_queue
+from bistand.queue.states import LABELS
+from bistand.queue.store import ActionRefused, QueueStore, open_queue
 from bistand.report.plural import plural
 
 EXIT_OK, EXIT_SYSTEM_FAILURES, EXIT_USAGE, EXIT_STOPPED, EXIT_LOCKED, EXIT_PRODUCER, EXIT_PARKED = range(7)
@@ -32,7 +33,7 @@ ADAPTER = "bistand.queue.adapter.QueueAdapter"
 
 def queue_for(env: dict[str, str]) -> QueueStore:
     settings = load_queue_settings(env)
-    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures)
+    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures, settings.max_claims)
 
 
 def queue_env(env: dict[str, str], role: str, until_empty: bool = True) -> dict[str, str]:
@@ -166,15 +167,14 @@ def status(env: dict[str, str], as_json: bool) -> int:
     data = {
         "counts": counts,
         "parked": [{"application_id": i.application_id, "code": i.error_code, "message": i.error_message,
-                    "failures": i.failures} for i in parked],
+                    "failures": i.failures, "claims": i.claims} for i in parked],
         "next_try_at": min((i.next_try_at for i in pending), default=None),
     }
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return EXIT_OK
-    labels = {"pending": "väntar", "in_progress": "pågår", "done": "klara", "failed_business": "affärsfel",
-              "parked": "behöver åtgärd", "skipped": "hoppade över"}
-    print("  ".join(f"{labels[state]} {count}" for state, count in counts.items()))
+    counted = {**LABELS, "done": "klara", "skipped": "hoppade över"}  # the line counts: plural forms
+    print("  ".join(f"{counted[state]} {count}" for state, count in counts.items()))
     if data["next_try_at"]:
         wait = max(0.0, data["next_try_at"] - time.time())
         print(f"nästa försök om {wait:.0f} s")
@@ -189,11 +189,12 @@ def main(argv: list[str], env: dict[str, str]) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     status_parser = commands.add_parser("status", help="counts per state and the parked items")
     status_parser.add_argument("--json", action="store_true")
-    retry_parser = commands.add_parser("retry", help="put a parked or failed item back in the queue")
+    retry_parser = commands.add_parser("retry", help="put a parked, failed or skipped item back in the queue "
+                                                     "(its count of tries is kept: one more try)")
     which = retry_parser.add_mutually_exclusive_group(required=True)
     which.add_argument("application_id", nargs="?")
     which.add_argument("--all-parked", action="store_true")
-    skip_parser = commands.add_parser("skip", help="never process an item (handled by hand)")
+    skip_parser = commands.add_parser("skip", help="never process a pending, parked or failed item (handled by hand)")
     skip_parser.add_argument("application_id")
     skip_parser.add_argument("--reason", required=True)
     args = parser.parse_args(argv)
@@ -205,13 +206,14 @@ def main(argv: list[str], env: dict[str, str]) -> int:
             print(f"{plural(store.retry_all_parked(), 'parked item')} back in the queue")
             return EXIT_OK
         if args.command == "retry":
-            done = store.retry(args.application_id)
-            print(f"{args.application_id} back in the queue" if done else
-                  f"{args.application_id}: no such item, or it is in progress or done")
-            return EXIT_OK if done else EXIT_USAGE
-        done = store.skip(args.application_id, args.reason)
-        print(f"{args.application_id} skipped" if done else
-              f"{args.application_id}: no such item, or it is in progress")
-        return EXIT_OK if done else EXIT_USAGE
+            store.retry(args.application_id)
+            print(f"{args.application_id} back in the queue")
+            return EXIT_OK
+        store.skip(args.application_id, args.reason)
+        print(f"{args.application_id} skipped")
+        return EXIT_OK
+    except ActionRefused as refused:  # the state table does not allow it: say why
+        print(f"Vägrades: {refused}")
+        return EXIT_USAGE
     finally:
         store.close()

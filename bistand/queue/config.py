@@ -17,6 +17,8 @@ class QueueSettings(BaseModel):
     lease_seconds: float = Field(60, gt=0)
     retry_delays_seconds: list[float] = [30, 120, 600, 3600]
     max_failures: int = Field(5, ge=1)
+    max_claims: int = Field(3, ge=1)
+    """Claims without a release (each runner died holding the item) before it is parked."""
     poll_seconds: float = Field(10, gt=0)
 
 
@@ -25,6 +27,7 @@ _ENV = {
     "lease_seconds": "BISTAND_LEASE_SECONDS",
     "retry_delays_seconds": "BISTAND_RETRY_DELAYS",
     "max_failures": "BISTAND_MAX_FAILURES",
+    "max_claims": "BISTAND_MAX_CLAIMS",
     "poll_seconds": "BISTAND_QUEUE_POLL_SECONDS",
 }
 

@@ -5,17 +5,19 @@ SQLite (WAL, `BEGIN IMMEDIATE` around a claim) serves runners on one machine; Po
 claim's row lock; the schema is created and migrated here (`schema_version` and an ordered
 list of migrations), never by hand.
 
-Life of an item: pending -> in_progress (a lease that the holder's heartbeat extends; when the
-holder dies the item is claimable again once the lease expires) -> done | failed_business |
-pending again later (an APPLICATION failure, rescheduled with a growing delay) | parked
-("behöver åtgärd": out of tries, or a configuration gap that a retry cannot fix) | skipped.
+Life of an item: the table in bistand/queue/states.py (and docs/queue.md). Every claim gives the
+item a new lease generation (a fencing token); every later write of the holder (heartbeat,
+complete, fail, unclaim) names owner **and** generation in its own `WHERE`, so a runner whose
+lease was taken over changes nothing. An item claimed `max_claims` times without a release (its
+runner died each time) is parked as CLAIMS_EXHAUSTED instead of being taken over again.
 Times are Unix seconds taken from the database server's clock on PostgreSQL, so runners on
-several machines agree on lease expiry.
+several machines agree on lease expiry; a test passes its own `clock`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -28,9 +30,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.queue.states import STATES, ItemState, refusal, sql_states
 
-ItemState = Literal["pending", "in_progress", "done", "failed_business", "parked", "skipped"]
-STATES: tuple[str, ...] = ("pending", "in_progress", "done", "failed_business", "parked", "skipped")
+LOG = logging.getLogger(__name__)
 
 # Errors tied to the item's data and the installation, not to a struggling system: a retry
 # cannot fix them, so the item is parked at once and the run goes on.
@@ -40,6 +42,13 @@ PARK_AT_ONCE = {
     "NORM_TABLE_INVALID": "rätta riksnormen för ansökans år (resources/norm/<år>.yaml) "
                           "och kör `python -m bistand queue retry --all-parked`",
 }
+
+CLAIMS_EXHAUSTED = "CLAIMS_EXHAUSTED"
+CLAIMS_EXHAUSTED_MESSAGE = (
+    "Ärendet påbörjades {claims} gånger utan att avslutas: roboten som arbetade med det avbröts varje "
+    "gång (kraschade, stängdes av eller tappade kontakten). Åtgärd: kontrollera ärendet och kör "
+    "`python -m bistand queue retry <ärende>` (ett nytt försök) eller hoppa över det."
+)
 
 MIGRATIONS: list[list[str]] = [
     [  # 1: the work items
@@ -89,10 +98,10 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX operator_actions_at ON operator_actions (at)",
     ],
-    # 3: the lease-generation column comes from the `queue` branch (run-core issue). Until that
-    # branch is merged this empty placeholder holds its number, so that the dashboard's security
-    # tables below stay migration 4 (the lead: replace this entry with the queue branch's migration 3).
-    [],
+    [  # 3: the fencing token (a new lease generation per claim) and claims not followed by a release
+        "ALTER TABLE work_items ADD COLUMN lease_generation INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE work_items ADD COLUMN open_claims INTEGER NOT NULL DEFAULT 0",
+    ],
 ]
 # 4: the dashboard's server-side sessions, login throttling and audit log (issue 16): kept as a
 # list of its own so it can be renumbered at a merge without touching its statements.
@@ -126,7 +135,20 @@ SECURITY_MIGRATION: list[str] = [
 MIGRATIONS.append(SECURITY_MIGRATION)
 
 _COLUMNS = ("application_id, payload, state, claims, failures, next_try_at, lease_owner, lease_until, "
-            "error_type, error_code, error_message, updated_at")
+            "error_type, error_code, error_message, updated_at, lease_generation, open_claims")
+_HELD = "application_id = ? AND lease_owner = ? AND lease_generation = ? AND state = 'in_progress'"
+"""The holder's condition: owner and generation in the same statement as the write."""
+
+
+class Lease(BaseModel):
+    """Whose an item is: the runner and the generation its claim gave the item."""
+
+    application_id: str
+    owner: str
+    generation: int
+
+    def key(self) -> tuple[str, str, int]:
+        return self.application_id, self.owner, self.generation
 
 
 class QueueItem(BaseModel):
@@ -142,12 +164,21 @@ class QueueItem(BaseModel):
     error_code: str = ""
     error_message: str = ""
     updated_at: float = 0
+    lease_generation: int = 0
+    open_claims: int = 0
+    """Claims since the last release: how many runners took the item and died with it."""
 
     @classmethod
     def from_row(cls, row: tuple) -> QueueItem:
         values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row, strict=True))
         values["payload"] = json.loads(values["payload"])
         return cls.model_validate(values)
+
+    @property
+    def lease(self) -> Lease:
+        """The lease this item's claim gave (meaningful on the item `claim` returned)."""
+        return Lease(application_id=self.application_id, owner=self.lease_owner or "",
+                     generation=self.lease_generation)
 
 
 Outcome = Literal["DONE", "BUSINESS", "APPLICATION", "PARKED"]
@@ -198,14 +229,23 @@ class LeaseLost(Exception):
     """The item is no longer this runner's (its lease expired and another runner took it)."""
 
 
+class ActionRefused(Exception):
+    """An operator's action the state table does not allow; the message (Swedish) says why."""
+
+
 class QueueStore:
-    """The interface both backends share; SQL with `?` placeholders."""
+    """The interface both backends share; SQL with `?` placeholders.
+
+    `clock` (Unix seconds) replaces the database's clock: for tests that move time themselves."""
 
     url: str
 
-    def __init__(self, retry_delays: list[float] | None = None, max_failures: int = 5) -> None:
+    def __init__(self, retry_delays: list[float] | None = None, max_failures: int = 5, max_claims: int = 3,
+                 clock: Callable[[], float] | None = None) -> None:
         self.retry_delays = list(retry_delays or [30, 120, 600, 3600])
         self.max_failures = max_failures
+        self.max_claims = max_claims
+        self._clock = clock
         self._lock = threading.RLock()  # one connection, shared by a runner and its heartbeat
 
     # -- backend hooks -------------------------------------------------------------------
@@ -214,9 +254,17 @@ class QueueStore:
         raise NotImplementedError
 
     def _now(self, execute: Callable[..., Any]) -> float:
+        return self._clock() if self._clock is not None else self._database_now(execute)
+
+    def _database_now(self, execute: Callable[..., Any]) -> float:
         return time.time()
 
     _skip_locked = ""
+    _row_lock = ""
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        """True for an error a new try may not meet (a dropped connection, a busy database)."""
+        return isinstance(exc, sqlite3.OperationalError)
 
     def close(self) -> None:
         raise NotImplementedError
@@ -254,82 +302,97 @@ class QueueStore:
 
     # -- working -------------------------------------------------------------------------
     def claim(self, owner: str, lease_seconds: float) -> QueueItem | None:
-        """The pending item due first (or one whose holder's lease ran out), leased to `owner`."""
+        """The pending item due first (or one whose holder's lease ran out), leased to `owner`
+        under a new generation. Items whose lease ran out after `max_claims` claims without a
+        release are parked (CLAIMS_EXHAUSTED) in the same transaction instead of taken over."""
         with self._transaction(claim=True) as execute:
             now = self._now(execute)
+            self._park_exhausted(execute, now)
             sql = (  # constants only; every value is bound
                 f"UPDATE work_items SET state = 'in_progress', lease_owner = ?, lease_until = ?, "  # noqa: S608
-                f"claims = claims + 1, updated_at = ? WHERE application_id = ("
+                f"claims = claims + 1, open_claims = open_claims + 1, lease_generation = lease_generation + 1, "
+                f"updated_at = ? WHERE application_id = ("
                 f"SELECT application_id FROM work_items WHERE (state = 'pending' AND next_try_at <= ?) "
-                f"OR (state = 'in_progress' AND lease_until < ?) "
+                f"OR (state = 'in_progress' AND lease_until < ? AND open_claims < ?) "
                 f"ORDER BY next_try_at, application_id LIMIT 1{self._skip_locked}) RETURNING {_COLUMNS}"
             )
-            row = execute(sql, (owner, now + lease_seconds, now, now, now)).fetchone()
+            row = execute(sql, (owner, now + lease_seconds, now, now, now, self.max_claims)).fetchone()
             return QueueItem.from_row(row) if row else None
 
-    def heartbeat(self, application_id: str, owner: str, lease_seconds: float) -> bool:
-        """Extends the lease; False when the item is no longer this owner's."""
+    def _park_exhausted(self, execute: Callable[..., Any], now: float) -> None:
+        sql = (  # constants only; every value is bound
+            "UPDATE work_items SET state = 'parked', lease_owner = NULL, lease_until = NULL, "  # noqa: S608
+            "error_type = 'APPLICATION', error_code = ?, error_message = ?, updated_at = ? "
+            "WHERE application_id IN (SELECT application_id FROM work_items WHERE state = 'in_progress' "
+            f"AND lease_until < ? AND open_claims >= ?{self._skip_locked}) RETURNING application_id, open_claims"
+        )
+        message = CLAIMS_EXHAUSTED_MESSAGE.format(claims=self.max_claims)
+        for application_id, claims in execute(sql, (CLAIMS_EXHAUSTED, message, now, now, self.max_claims)).fetchall():
+            LOG.warning("%s parked (%s): claimed %d times, never released", application_id, CLAIMS_EXHAUSTED, claims)
+
+    def heartbeat(self, lease: Lease, lease_seconds: float) -> bool:
+        """Extends the lease; False when the item is no longer this lease's (taken over, released)."""
         with self._transaction() as execute:
             now = self._now(execute)
-            cursor = execute(
-                "UPDATE work_items SET lease_until = ?, updated_at = ? "
-                "WHERE application_id = ? AND lease_owner = ? AND state = 'in_progress'",
-                (now + lease_seconds, now, application_id, owner),
-            )
+            cursor = execute(f"UPDATE work_items SET lease_until = ?, updated_at = ? WHERE {_HELD}",  # noqa: S608
+                             (now + lease_seconds, now, *lease.key()))
             return cursor.rowcount == 1
 
-    def unclaim(self, application_id: str, owner: str) -> bool:
+    def unclaim(self, lease: Lease) -> bool:
         """Hands a leased item back untouched (taken ahead, never worked on here): pending again,
         due when it was, no failure and no claim counted."""
         with self._transaction() as execute:
             now = self._now(execute)
             cursor = execute(
-                "UPDATE work_items SET state = 'pending', lease_owner = NULL, lease_until = NULL, "
-                "claims = claims - 1, updated_at = ? "
-                "WHERE application_id = ? AND lease_owner = ? AND state = 'in_progress'",
-                (now, application_id, owner),
+                "UPDATE work_items SET state = 'pending', lease_owner = NULL, lease_until = NULL, "  # noqa: S608
+                f"claims = claims - 1, open_claims = open_claims - 1, updated_at = ? WHERE {_HELD}",
+                (now, *lease.key()),
             )
             return cursor.rowcount == 1
 
-    def complete(self, application_id: str, owner: str) -> ItemState:
-        return self._release(application_id, owner, "done", "", "", "")
+    def complete(self, lease: Lease) -> ItemState:
+        return self._release(lease, "done", "", "", "")
 
-    def fail(self, application_id: str, owner: str, error_type: str, code: str, message: str) -> ItemState:
+    def fail(self, lease: Lease, error_type: str, code: str, message: str) -> ItemState:
         """BUSINESS: failed for good. APPLICATION: rescheduled after the next delay of the
         schedule, or parked when out of tries or when the code is a configuration gap."""
         message = mask_personnummer_in_text(message or "")[:500]
         if error_type.upper() == "BUSINESS":
-            return self._release(application_id, owner, "failed_business", "BUSINESS", code, message)
+            return self._release(lease, "failed_business", "BUSINESS", code, message)
         hint = PARK_AT_ONCE.get(code)
         if hint:
-            return self._release(application_id, owner, "parked", "APPLICATION", code, f"{message} Åtgärd: {hint}")
-        return self._release(application_id, owner, "retry", "APPLICATION", code, message)
+            return self._release(lease, "parked", "APPLICATION", code, f"{message} Åtgärd: {hint}")
+        return self._release(lease, "retry", "APPLICATION", code, message)
 
-    def _release(self, application_id: str, owner: str, state: str, error_type: str, code: str,
-                 message: str) -> ItemState:
+    def _release(self, lease: Lease, state: str, error_type: str, code: str, message: str) -> ItemState:
+        """The holder's last write: read under a row lock (PostgreSQL) and written under the same
+        owner-and-generation condition, so a runner whose lease was taken over changes nothing."""
         with self._transaction() as execute:
             now = self._now(execute)
-            row = execute(
-                "SELECT failures FROM work_items WHERE application_id = ? AND lease_owner = ? "
-                "AND state = 'in_progress'", (application_id, owner),
-            ).fetchone()
+            row = execute(f"SELECT failures FROM work_items WHERE {_HELD}{self._row_lock}",  # noqa: S608
+                          lease.key()).fetchone()
             if row is None:
-                raise LeaseLost(f"{application_id} is no longer leased to {owner}")
+                raise LeaseLost(f"{lease.application_id} is no longer leased to {lease.owner} "
+                                f"(generation {lease.generation})")
             failures = row[0] + (1 if error_type == "APPLICATION" else 0)
             next_try = now
             if state == "retry":
                 if failures >= self.max_failures:
                     state = "parked"
-                    message = f"{message} (försök {failures} av {self.max_failures})"
+                    tries = (f"försök {failures} av {self.max_failures}" if failures <= self.max_failures else
+                             f"försök {failures}: {self.max_failures} och de nya försök som köats om för hand")
+                    message = f"{message} ({tries})"
                 else:
                     state = "pending"
                     next_try = now + self.retry_delays[min(failures, len(self.retry_delays)) - 1]
-            execute(
-                "UPDATE work_items SET state = ?, failures = ?, next_try_at = ?, lease_owner = NULL, "
-                "lease_until = NULL, error_type = ?, error_code = ?, error_message = ?, updated_at = ? "
-                "WHERE application_id = ?",
-                (state, failures, next_try, error_type, code, message, now, application_id),
+            cursor = execute(
+                "UPDATE work_items SET state = ?, failures = ?, next_try_at = ?, lease_owner = NULL, "  # noqa: S608
+                "lease_until = NULL, open_claims = 0, error_type = ?, error_code = ?, error_message = ?, "
+                f"updated_at = ? WHERE {_HELD}",
+                (state, failures, next_try, error_type, code, message, now, *lease.key()),
             )
+            if cursor.rowcount != 1:
+                raise LeaseLost(f"{lease.application_id} is no longer leased to {lease.owner}")
             return state  # type: ignore[return-value]
 
     # -- operating -----------------------------------------------------------------------
@@ -362,37 +425,49 @@ class QueueStore:
                 "OR (state = 'in_progress' AND lease_until < ?)", (now, now),
             ).fetchone()[0]
 
-    def retry(self, application_id: str) -> bool:
-        """A parked, failed or skipped item back to pending, due now, with a fresh try count."""
+    def retry(self, application_id: str) -> QueueItem:
+        """A parked, failed or skipped item back to pending, due now. Its counts of failures and
+        of claims are kept: an item parked for running out of tries gets one more try (its next
+        system failure, or its next runner dying, parks it again). Raises ActionRefused."""
         with self._transaction() as execute:
             now = self._now(execute)
-            cursor = execute(
-                "UPDATE work_items SET state = 'pending', failures = 0, next_try_at = ?, updated_at = ? "
-                "WHERE application_id = ? AND state IN ('parked', 'failed_business', 'skipped', 'pending')",
+            row = execute(
+                "UPDATE work_items SET state = 'pending', next_try_at = ?, updated_at = ? "  # noqa: S608
+                f"WHERE application_id = ? AND state IN {sql_states('retry')} RETURNING {_COLUMNS}",
                 (now, now, application_id),
-            )
-            return cursor.rowcount == 1
+            ).fetchone()
+            if row is None:
+                raise ActionRefused(refusal("retry", application_id, self._state_of(execute, application_id)))
+            return QueueItem.from_row(row)
 
     def retry_all_parked(self) -> int:
+        """Every parked item back to pending, counts kept (as `retry`)."""
         with self._transaction() as execute:
             now = self._now(execute)
             cursor = execute(
-                "UPDATE work_items SET state = 'pending', failures = 0, next_try_at = ?, updated_at = ? "
-                "WHERE state = 'parked'", (now, now),
+                "UPDATE work_items SET state = 'pending', next_try_at = ?, updated_at = ? WHERE state = 'parked'",
+                (now, now),
             )
             return cursor.rowcount
 
-    def skip(self, application_id: str, reason: str) -> bool:
-        """An operator's decision: never process this item (it is handled by hand)."""
+    def skip(self, application_id: str, reason: str) -> QueueItem:
+        """An operator's decision: never process this item (it is handled by hand). Only a
+        pending, parked or failed item; raises ActionRefused otherwise."""
         with self._transaction() as execute:
             now = self._now(execute)
-            cursor = execute(
-                "UPDATE work_items SET state = 'skipped', lease_owner = NULL, lease_until = NULL, "
+            row = execute(
+                "UPDATE work_items SET state = 'skipped', lease_owner = NULL, lease_until = NULL, "  # noqa: S608
                 "error_type = '', error_code = 'SKIPPED', error_message = ?, updated_at = ? "
-                "WHERE application_id = ? AND state <> 'in_progress'",
+                f"WHERE application_id = ? AND state IN {sql_states('skip')} RETURNING {_COLUMNS}",
                 (mask_personnummer_in_text(reason)[:500], now, application_id),
-            )
-            return cursor.rowcount == 1
+            ).fetchone()
+            if row is None:
+                raise ActionRefused(refusal("skip", application_id, self._state_of(execute, application_id)))
+            return QueueItem.from_row(row)
+
+    def _state_of(self, execute: Callable[..., Any], application_id: str) -> str | None:
+        row = execute("SELECT state FROM work_items WHERE application_id = ?", (application_id,)).fetchone()
+        return row[0] if row else None
 
     # -- outcomes and statistics (the dashboard) -----------------------------------------
     def record_outcome(self, outcome: ItemOutcome) -> ItemOutcome:
@@ -504,6 +579,7 @@ class SqliteQueue(QueueStore):
 
 class PostgresQueue(QueueStore):
     _skip_locked = " FOR UPDATE SKIP LOCKED"
+    _row_lock = " FOR UPDATE"
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -547,8 +623,13 @@ class PostgresQueue(QueueStore):
     def _execute(self, sql: str, params: tuple = ()):
         return self._connection.execute(sql.replace("?", "%s"), params)
 
-    def _now(self, execute: Callable[..., Any]) -> float:
+    def _database_now(self, execute: Callable[..., Any]) -> float:
         return float(execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())").fetchone()[0])
+
+    def is_connection_error(self, exc: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(exc, psycopg.OperationalError)
 
     def _lock_schema(self, execute: Callable[..., Any]) -> None:
         execute("SELECT pg_advisory_xact_lock(72163)")  # one migrating runner at a time
@@ -558,9 +639,10 @@ class PostgresQueue(QueueStore):
             self._connection.close()
 
 
-def open_queue(url: str, retry_delays: list[float] | None = None, max_failures: int = 5) -> QueueStore:
+def open_queue(url: str, retry_delays: list[float] | None = None, max_failures: int = 5, max_claims: int = 3,
+               clock: Callable[[], float] | None = None) -> QueueStore:
     """The store for a `BISTAND_QUEUE_URL`, schema migrated."""
-    kwargs = {"retry_delays": retry_delays, "max_failures": max_failures}
+    kwargs = {"retry_delays": retry_delays, "max_failures": max_failures, "max_claims": max_claims, "clock": clock}
     if url.startswith("sqlite:///"):
         store: QueueStore = SqliteQueue(Path(url.removeprefix("sqlite:///")), **kwargs)
     elif url.startswith(("postgresql://", "postgres://")):
@@ -575,4 +657,4 @@ def open_configured_queue(environ: dict[str, str] | None = None) -> QueueStore:
     from bistand.queue.config import load_queue_settings
 
     settings = load_queue_settings(environ)
-    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures)
+    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures, settings.max_claims)

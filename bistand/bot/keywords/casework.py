@@ -7,7 +7,9 @@ reaches log.html.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from robot.api import logger
@@ -41,7 +43,7 @@ class CaseworkKeywords:
             return None
         work = self.ctx.items.get(application_id)
         if work is None or work.ahead is None:
-            work = work_from_payload(payload)
+            work = work_from_payload(payload, lease_check(items.adapter, application_id))
             self.ctx.items[application_id] = work
         else:
             logger.info(f"{application_id} was taken ahead: its steps have been running in flight")
@@ -99,6 +101,7 @@ class CaseworkKeywords:
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
         if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
+            work.confirm_lease()  # a runner whose lease was lost writes nothing
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
             work.written = [*work.written, *self._desktop.write(work, work.report_text)]
@@ -106,10 +109,21 @@ class CaseworkKeywords:
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
 
 
-def work_from_payload(payload: dict) -> ItemWork:
-    """The handle for a work item's payload (application id, case number, period)."""
+def work_from_payload(payload: dict, confirm_lease: Callable[[], None] | None = None) -> ItemWork:
+    """The handle for a work item's payload (application id, case number, period), with the
+    check of its lease that the write-back calls (`lease_check`)."""
     application_id = checked_application_id(payload.get("application_id"))  # names files and log links
     for key in ("case_number", "period"):
         if not payload.get(key):
             raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")
-    return ItemWork(application_id=application_id, case_number=payload["case_number"], period=payload["period"])
+    work = ItemWork(application_id=application_id, case_number=payload["case_number"], period=payload["period"])
+    if confirm_lease is not None:
+        work.confirm_lease = confirm_lease
+    return work
+
+
+def lease_check(adapter, application_id: str) -> Callable[[], None] | None:
+    """The work-item adapter's lease check for one item (the queue's `confirm_lease`); None
+    under an adapter that hands out items without leases (Control Room, files)."""
+    confirm = getattr(adapter, "confirm_lease", None)
+    return functools.partial(confirm, application_id) if confirm is not None else None

@@ -16,7 +16,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
-from bistand.bot.keywords.casework import work_from_payload
+from bistand.bot.keywords.casework import lease_check, work_from_payload
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
@@ -108,7 +108,7 @@ class RunControlKeywords:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
         for item_id, payload in adapter.reserve_ahead(max(room, 0)):
             try:
-                work = work_from_payload(payload or {})
+                work = work_from_payload(payload or {}, lease_check(adapter, item_id))
             except BusinessError:
                 continue  # the suite fails it for its payload when it gets there
             self.ctx.start_ahead(work)
@@ -192,6 +192,18 @@ class RunControlKeywords:
         backoff = self.ctx.settings.backoff_before_retry(int(attempt))
         logger.info(f"Retrying in {backoff:.1f} s")
         time.sleep(backoff)  # backoff: give a struggling system time, not a wait for a page
+
+    @keyword
+    def stop_work_on_item_whose_lease_was_lost(self, work: ItemWork) -> None:
+        """Another runner holds the item now (this runner's lease ran out and was taken over):
+        nothing more is written for it here, and the run goes on with the other items. Not a
+        result of this run (the other runner records the item's outcome)."""
+        self.ctx.items.pop(work.application_id, None)
+        logger.warn(f"{work.application_id}: lease lost (another runner took the item over); "
+                    "this runner stopped work on it before its next write")
+        logger.console(f"[{len(self.summary.items) if self.summary else 0}] {work.application_id} "
+                       "LEASE_LOST   another runner holds it now")
+        self._mark_task("LEASE_LOST", "")
 
     @keyword
     def finish_item(self, work: ItemWork | None, outcome: str, message: str = "", attempts: int = 1) -> None:
