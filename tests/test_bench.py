@@ -14,8 +14,9 @@ from bistand.bench.processes import Sampler, kind_of
 from tests.simulator_process import Simulators, free_base_port
 
 
-def test_the_http_floor_reaches_the_worlds_expected_outcomes(tmp_path, example_world_path):
+def test_the_http_floor_reaches_the_worlds_expected_outcomes(tmp_path, example_world_path, monkeypatch):
     """Same parsers, same reads and form posts over httpx: the outcomes are the world's contract."""
+    monkeypatch.setenv("BISTAND_DEMO", "1")  # the bench runs on the demo's simulators and vault
     world = json.loads(example_world_path.read_text(encoding="utf-8"))
     sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port())
     sims.start(reset=True)

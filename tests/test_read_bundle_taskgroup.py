@@ -44,6 +44,9 @@ class EService:
     async def read_application(self, _application_id):
         return self.form
 
+    async def applications_of_case(self, _case_number, _period):
+        return []
+
 
 @pytest.fixture
 def adult_form(example_world_path):

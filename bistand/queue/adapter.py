@@ -134,7 +134,7 @@ class QueueAdapter(BaseAdapter):
         on the next try; a restarting database answers within the half minute)."""
         return Retrying(retry=retry_if_exception(self.store.is_connection_error),
                         stop=stop_any(stop_after_delay(60), lambda _state: self._stop.is_set()),
-                        wait=wait_exponential_jitter(initial=0.5, max=5), reraise=True).wraps(call)
+                        wait=wait_exponential_jitter(multiplier=0.5, max=5), reraise=True).wraps(call)
 
     def hand_back(self, item_id: str) -> None:
         """An item taken ahead that this run will not work on: pending again at once."""
@@ -201,7 +201,7 @@ class QueueAdapter(BaseAdapter):
         for attempt in Retrying(
             retry=retry_if_exception(self.store.is_connection_error),
             stop=stop_any(self._lease_expired(lease.application_id), stop_after_delay(self.settings.lease_seconds)),
-            wait=wait_exponential_jitter(initial=0.2, max=2),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2),
             reraise=True,
         ):
             with attempt:

@@ -37,8 +37,7 @@ class Clock:
 def dashboard(tmp_path):
     store = open_queue(f"sqlite:///{tmp_path / 'queue.db'}", max_failures=1)
     store.add("ANS-2026-000002", {"application_id": "ANS-2026-000002"})
-    store.claim("r1", 30)
-    store.fail("ANS-2026-000002", "r1", "APPLICATION", "SYSTEM_UNAVAILABLE", "fk down")
+    store.fail(store.claim("r1", 30).lease, "APPLICATION", "SYSTEM_UNAVAILABLE", "fk down")
     output = tmp_path / "output"
     (output / "runs" / RUN).mkdir(parents=True)
     (output / "runs" / RUN / "log.html").write_text("<html><script>1</script>robot log</html>", encoding="utf-8")

@@ -44,8 +44,7 @@ HOSTILE_LOG = """<!doctype html><html><head><title>bistand consumer</title></hea
 def dashboard(tmp_path):
     store = open_queue(f"sqlite:///{tmp_path / 'queue.db'}", max_failures=1)
     store.add(PARKED, {"application_id": PARKED})
-    store.claim("r1", 30)
-    store.fail(PARKED, "r1", "APPLICATION", "SYSTEM_UNAVAILABLE", "fk down")
+    store.fail(store.claim("r1", 30).lease, "APPLICATION", "SYSTEM_UNAVAILABLE", "fk down")
     run = tmp_path / "output" / "runs" / RUN
     run.mkdir(parents=True)
     (run / "log.html").write_text(HOSTILE_LOG, encoding="utf-8")
