@@ -73,6 +73,24 @@ def run_bot(env: dict[str, str], *args: str, timeout: float = 600) -> BotRun:
     return BotRun(result.returncode, result.stdout, result.stderr)
 
 
+def start_runner(env: dict[str, str], name: str) -> subprocess.Popen:
+    """`python -m bistand work --until-empty` as runner `name`, in a process group of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
+        env={**env, "BISTAND_RUNNER_ID": name}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+
+
+def writes_per_application(data: dict, key: str) -> dict[str, int]:
+    """Application id → how many of `key` ("decisions", "payments", ...) the export holds for it."""
+    found: dict[str, int] = {}
+    for case in data["cases"]:
+        for entry in case[key]:
+            found[entry["application_id"]] = found.get(entry["application_id"], 0) + 1
+    return found
+
+
 def export(sims: Simulators) -> dict:
     """The case-management system's export (for tests only; the bot never uses it)."""
     with httpx.Client(base_url=sims.urls["casemgmt"], follow_redirects=True, timeout=30) as client:

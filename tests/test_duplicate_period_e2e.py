@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +21,8 @@ from bistand.core.engine import assess
 from bistand.core.models import Mode
 from bistand.core.world_bundles import bundles_from_world, outcome_of
 from bistand.pages.eservice import parse_messages
-from tests.bot_harness import bot_env, export, load_world, run_bot
-from tests.simulator_process import ROOT, Simulators, free_base_port
+from tests.bot_harness import bot_env, export, load_world, run_bot, start_runner, writes_per_application
+from tests.simulator_process import Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -53,12 +51,6 @@ def duplicate_world(example: dict, out: Path, *, second_first: bool = False) -> 
     return out
 
 
-def start_runner(env: dict[str, str], name: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
-        env={**env, "BISTAND_RUNNER_ID": name}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
 
 
 def messages_to_applicants(url: str, application_ids: list[str]) -> dict[str, list[str]]:
@@ -68,12 +60,6 @@ def messages_to_applicants(url: str, application_ids: list[str]) -> dict[str, li
         return {i: [m.text for m in parse_messages(client.get(f"/inbox/{i}").text)] for i in application_ids}
 
 
-def writes_per_application(data: dict, key: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for case in data["cases"]:
-        for entry in case[key]:
-            found[entry["application_id"]] = found.get(entry["application_id"], 0) + 1
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,8 @@ import pytest
 
 from bistand.bot.config import load_settings
 from bistand.queue.store import QueueItem, open_queue
-from tests.bot_harness import bot_env, export, load_world, run_bot, subset_world
+from tests.bot_harness import bot_env, export, load_world, run_bot, start_runner, subset_world
 from tests.simulator_process import Simulators, free_base_port
-from tests.test_queue_runners import start_runner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -25,9 +23,9 @@ import psycopg
 import pytest
 
 from bistand.queue.store import open_queue
-from tests.bot_harness import bot_env, export, load_world, run_bot, subset_world
+from tests.bot_harness import bot_env, export, load_world, run_bot, start_runner, subset_world
 from tests.queue_fixtures import wait_for_lease
-from tests.simulator_process import ROOT, Simulators, free_base_port
+from tests.simulator_process import Simulators, free_base_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -89,12 +87,6 @@ def test_a_period_without_norm_table_is_parked_and_never_holds_up_the_valid_item
     assert set(latest) == set(VALID_TEN) and all(entry["count"] == 1 for entry in latest.values())
 
 
-def start_runner(env: dict[str, str], name: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
-        env={**env, "BISTAND_RUNNER_ID": name}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )
 
 
 

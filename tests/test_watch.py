@@ -25,7 +25,7 @@ import pytest
 
 from bistand.bench.watch import file_reapplication, quiet_world, standard_applicants, wait_for_message
 from bistand.queue.store import open_queue
-from tests.bot_harness import bot_env, export, leaks, load_world, log_files, world_people
+from tests.bot_harness import bot_env, export, leaks, load_world, log_files, world_people, writes_per_application
 from tests.queue_fixtures import wait_for_lease
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
@@ -51,12 +51,6 @@ def wait_for_line(log: Path, text: str, timeout: float = 120) -> None:
         time.sleep(0.1)  # poll the watcher's output
 
 
-def counts_per_application(data: dict, key: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for case in data["cases"]:
-        for entry in case[key]:
-            found[entry["application_id"]] = found.get(entry["application_id"], 0) + 1
-    return found
 
 
 def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each_once(
@@ -123,8 +117,8 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
     assert held in answers and items[held].claims == 2  # taken over after the kill
     assert {i: item.state for i, item in items.items()} == {i: "done" for i in answers}
     assert {i: entry["count"] for i, entry in data["latest_decision_basis"].items()} == {i: 1 for i in answers}
-    assert counts_per_application(data, "decisions") == {i: 1 for i in answers}
-    assert counts_per_application(data, "payments") == {i: 1 for i in answers}
+    assert writes_per_application(data, "decisions") == {i: 1 for i in answers}
+    assert writes_per_application(data, "payments") == {i: 1 for i in answers}
     numbers, names = world_people(world)
     for path in log_files(tmp_path / "output") + [tmp_path / "watcher-1.log", tmp_path / "watcher-2.log"]:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -214,8 +208,8 @@ def test_the_watcher_rides_out_a_portal_outage_and_a_postgresql_restart(
     assert items[outage].failures >= 1 and items[outage].state == "done"  # retried on the queue's schedule
     assert items[restart].state == "done"
     assert {i: entry["count"] for i, entry in data["latest_decision_basis"].items()} == {i: 1 for i in answers}
-    assert counts_per_application(data, "decisions") == {i: 1 for i in answers}
-    assert counts_per_application(data, "payments") == {i: 1 for i in answers}
+    assert writes_per_application(data, "decisions") == {i: 1 for i in answers}
+    assert writes_per_application(data, "payments") == {i: 1 for i in answers}
 
 
 def alive(pid: int) -> bool:
