@@ -440,10 +440,15 @@ class PortalPage:
         come here: a search changes nothing, so repeating it is safe."""
         async for attempt in self.read_retry.retrying(self.count_retry):
             with attempt:
-                return await self._fetch_once(url, what, form)
+                return await self._fetch_once(url, what, form, self._last_try(attempt))
         raise AssertionError("unreachable: the retrying loop returns or raises")
 
-    async def _fetch_once(self, url: str, what: str, form: dict[str, str] | None) -> Fetched:
+    def _last_try(self, attempt) -> bool:
+        """Whether this try of a read is its last: only a failure there leaves evidence (a blurred
+        screenshot), so a failure that a retry cures costs no screenshot."""
+        return attempt.retry_state.attempt_number >= self.read_retry.tries
+
+    async def _fetch_once(self, url: str, what: str, form: dict[str, str] | None, last_try: bool = True) -> Fetched:
         await self.ensure_logged_in()
         for attempt in range(2):
             seen = self.logins
@@ -458,12 +463,13 @@ class PortalPage:
                 message = mask_personnummer_in_text(exc.message)[:120]
                 raise TransientError("SYSTEM_UNAVAILABLE", f"{self.system}: {what}: {message}") from exc
             try:
+                if response.status >= 500 and (last_try or response.status not in TRANSIENT_HTTP):
+                    await self.capture_html(await response.text())
                 if response.status in TRANSIENT_HTTP:
                     raise TransientError(
                         "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
                     )
                 if response.status >= 500:
-                    await self.capture_html(await response.text())
                     raise ApplicationError(
                         "SYSTEM_UNAVAILABLE", f"{self.system}: {what} answered HTTP {response.status}"
                     )
@@ -601,16 +607,17 @@ class PortalPage:
         again on a transient failure (ReadRetry), also when the page then holds a form to post."""
         async for attempt in self.read_retry.retrying(self.count_retry):
             with attempt:
-                return await self._open_once(path, what)
+                return await self._open_once(path, what, self._last_try(attempt))
         raise AssertionError("unreachable: the retrying loop returns or raises")
 
-    async def _open_once(self, path: str, what: str) -> Page:
+    async def _open_once(self, path: str, what: str, last_try: bool = True) -> Page:
         await self.ensure_logged_in()
         seen = self.logins
         page = await self.new_page()
         try:
             response = await page.goto(self.url(path))
-            if response is not None and response.status >= 500 and response.status not in TRANSIENT_HTTP:
+            if response is not None and response.status >= 500 and (
+                    last_try or response.status not in TRANSIENT_HTTP):
                 await self.capture_failure(page)
             await self._check(response, what)
             if self._on_login_page(page):
