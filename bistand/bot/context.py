@@ -209,6 +209,14 @@ class RunContext:
 
     def close(self) -> None:
         if self.session is not None:
-            self.session.close()
-            self.session = None
+            pages = list(self._pages.values())
+
+            async def close_pages() -> None:
+                await asyncio.gather(*(page.close() for page in pages), return_exceptions=True)
+
+            try:
+                self.session.run(close_pages(), timeout=10)
+            finally:
+                self.session.close()
+                self.session = None
         self._pages.clear()

@@ -366,6 +366,9 @@ class PortalPage:
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
+    async def close(self) -> None:
+        """Frees what the page object holds besides its browser context (nothing, by default)."""
+
     async def new_page(self) -> Page:
         """A tab from this system's pool; waits while `pool_size` tabs are in use.
 

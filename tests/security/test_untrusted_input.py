@@ -91,9 +91,15 @@ def test_an_attachment_over_10_mb_is_cut_at_the_limit_and_read_as_too_large(huge
         async def cookies(self, _url):
             return [{"name": "session", "value": "inloggad"}]
 
-    page = SimpleNamespace(context=Context())
-    download = EServicePage._stream_download(page, f"{url}/inbox/ANS-2026-000001/attachments/1")
-    status, _final, body = asyncio.run(download)
+    page = SimpleNamespace(context=Context(), _downloads=None)
+
+    async def download():
+        try:
+            return await EServicePage._stream_download(page, f"{url}/inbox/ANS-2026-000001/attachments/1")
+        finally:
+            await EServicePage.close(page)
+
+    status, _final, body = asyncio.run(download())
     assert status == 200
     assert len(body) == MAX_BYTES + 1
     assert sent["bytes"] < 30 * 2**20, "the whole 40 MiB file was sent: nothing stopped reading"
