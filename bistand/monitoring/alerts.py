@@ -193,7 +193,8 @@ class AlertEvaluator:
         with self.store.transaction() as execute:
             stopped = dict(execute(
                 "SELECT last_run_system, MAX(last_run_at) FROM runners WHERE last_run_code = 3 AND last_run_at >= ? "
-                "AND last_run_system <> '' GROUP BY last_run_system", (now - rule.stopped_run_minutes * 60,)).fetchall())
+                "AND last_run_system <> '' GROUP BY last_run_system",
+                (now - rule.stopped_run_minutes * 60,)).fetchall())
         for health in system_health(self.store, self.systems, now, rule.window_minutes, rule.error_rate,
                                     rule.min_requests):
             system = health.system
