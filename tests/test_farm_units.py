@@ -81,7 +81,8 @@ def test_each_failure_has_its_class(error, expected):
 
 def test_a_page_object_reports_each_try_with_its_class():
     recorded = Recorded()
-    page = PortalPage(None, "http://127.0.0.1:1", Credentials(username="u", password="p"), health=recorded)
+    page = PortalPage(None, "http://127.0.0.1:1", Credentials(username="u", password="p"),  # noqa: S106
+                      health=recorded)
     page.system = "fk"
 
     async def tries() -> None:

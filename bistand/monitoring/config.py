@@ -174,3 +174,13 @@ def load_alert_settings(environ: dict[str, str] | None = None, path: Path = DEFA
                 rules[name] = rule
                 rule[variable.removeprefix(prefix).lower()] = value.split(",") if variable.endswith("_DAYS") else value
     return AlertSettings.model_validate(raw)
+
+
+def metrics_token(environ: dict[str, str] | None = None, path: Path = DEFAULTS) -> str:
+    """The bearer token /metrics asks for: `BISTAND_METRICS_TOKEN`, else config.yaml's `metrics.token`
+    ('' turns /metrics off)."""
+    env = os.environ if environ is None else environ
+    if env.get("BISTAND_METRICS_TOKEN"):
+        return env["BISTAND_METRICS_TOKEN"]
+    raw = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("metrics") or {}
+    return str(raw.get("token") or "")
