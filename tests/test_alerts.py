@@ -136,3 +136,60 @@ def test_the_alerts_configuration_reads_the_yaml_and_the_environment():
     assert settings.rules.oldest_pending.minutes == 10
     assert settings.rules.no_runner.days == ["mon", "tue"]
     assert not load_alert_settings({}).can_send
+
+
+def only(rule: str, **fields) -> AlertSettings:
+    settings = AlertSettings()
+    for name in type(settings.rules).model_fields:
+        getattr(settings.rules, name).enabled = name == rule
+    for key, value in fields.items():
+        setattr(getattr(settings.rules, rule), key, value)
+    return settings
+
+
+def test_a_system_down_alerts_once_names_it_and_resolves_when_it_answers_three_times_in_a_row(tmp_path, clock):
+    from bistand.monitoring.health import PortalHealth
+
+    store = open_queue(f"sqlite:///{tmp_path / 'q.db'}", clock=clock)
+    health = PortalHealth(clock=clock)
+    health.attach(store)
+    outbox = Outbox()
+    evaluator = AlertEvaluator(store, only("system_down", window_minutes=1), outbox, clock=clock)
+    for _ in range(10):
+        health.record("fk", "ok", 0.1)
+        health.record("csn", "ok", 0.1)
+    health.flush()
+    assert evaluator.evaluate() == []
+    for _ in range(3):
+        clock.advance(20)
+        for _ in range(5):
+            health.record("fk", "http_error", 0.02)
+        health.flush()
+        evaluator.evaluate()
+    assert [(m.status, m.subject) for m in outbox.sent] == [("firing", "fk")]
+    assert outbox.sent[0].summary.startswith("fk svarar inte: ")
+    assert outbox.sent[0].detail["errors_by_class_last_hour"] == {"HTTP-fel eller nås inte": 10}  # 10 of 20: half
+    for _ in range(3):
+        health.record("fk", "ok", 0.1)
+    health.flush()
+    evaluator.evaluate()
+    assert [(m.status, m.subject) for m in outbox.sent] == [("firing", "fk"), ("resolved", "fk")]
+    health.close()
+    store.close()
+
+
+def test_a_run_stopped_on_a_system_alerts_even_with_no_traffic_since(tmp_path, clock):
+    from bistand.monitoring import runners
+
+    store = open_queue(f"sqlite:///{tmp_path / 'q.db'}", clock=clock)
+    outbox = Outbox()
+    evaluator = AlertEvaluator(store, only("system_down"), outbox, clock=clock)
+    key = runners.register(store, "runner-a", "work", 60)
+    runners.run_ended(store, key, 3, "5 system errors in a row on skv (limit 5): last TIMEOUT")
+    runners.stopped(store, key, 3)
+    evaluator.evaluate()
+    assert [(m.status, m.subject, m.detail["run_stopped"]) for m in outbox.sent] == [("firing", "skv", True)]
+    clock.advance(31 * 60)  # the stopped run is old and nothing has been asked since: nothing to go by
+    evaluator.evaluate()
+    assert len(outbox.sent) == 1 and [i.subject for i in evaluator.open_incidents()] == ["skv"]
+    store.close()

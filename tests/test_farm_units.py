@@ -127,8 +127,9 @@ def test_the_recorder_writes_per_minute_in_one_transaction_and_recorders_add_up(
     store.close()
 
 
-def test_a_system_fails_from_its_recent_minutes_and_says_since_when(tmp_path, clock):
-    store = open_queue(f"sqlite:///{tmp_path / 'q.db'}", clock=clock)
+def test_a_system_fails_from_its_recent_minutes_says_since_when_and_is_back_after_three_successes(
+        queue_url, clock):
+    store = open_queue(queue_url, clock=clock)
     recorder = PortalHealth(clock=clock)
     recorder.attach(store)
     for _ in range(5):
@@ -142,14 +143,25 @@ def test_a_system_fails_from_its_recent_minutes_and_says_since_when(tmp_path, cl
         if minute < 2:
             clock.advance(60)
     [fk] = system_health(store, ("fk",), now=clock(), window_minutes=1, min_requests=3)
-    assert (fk.status, fk.failing_since) == ("failing", down_from)
-    clock.advance(60)
-    for _ in range(10):
-        recorder.record("fk", "ok", 0.1)
+    assert (fk.status, fk.failing_since, fk.ok_streak) == ("failing", down_from, 0)
+    clock.advance(3 * 60)  # nothing asked since: the last thing seen was a failure
+    [fk] = system_health(store, ("fk",), now=clock(), window_minutes=1, min_requests=3)
+    assert fk.status == "unknown"
+    other = PortalHealth(clock=clock)  # another runner: its two successes and this one's one add up
+    other.attach(store)
+    for _ in range(4):
+        recorder.record("fk", "http_error", 0.01)
+    recorder.record("fk", "ok", 0.1)
     recorder.flush()
-    [fk] = system_health(store, ("fk",), now=clock(), window_minutes=0, min_requests=3)
-    assert fk.status == "ok" and fk.failing_since is None
-    recorder.close()
+    [fk] = system_health(store, ("fk",), now=clock(), window_minutes=1, min_requests=3)
+    assert (fk.status, fk.ok_streak) == ("failing", 1)
+    other.record("fk", "ok", 0.1)
+    other.record("fk", "ok", 0.1)
+    other.flush()
+    [fk] = system_health(store, ("fk",), now=clock(), window_minutes=1, min_requests=3)
+    assert (fk.status, fk.ok_streak, fk.errors_recent) == ("ok", 3, 4)  # back, though its errors are still recent
+    for each in (recorder, other):
+        each.close()
     store.close()
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +61,7 @@ class PortalHealth:
         self.flush_seconds = flush_seconds
         self._lock = threading.Lock()
         self._tallies: dict[tuple[str, float, str], _Tally] = {}
+        self._streaks: dict[str, _Streak] = {}
         self._store: QueueStore | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -69,9 +69,11 @@ class PortalHealth:
         """Transactions written so far (what recording costs: see docs/operations.md)."""
 
     def record(self, system: str, outcome: PortalOutcome, seconds: float) -> None:
-        key = (system, minute_of(self._clock()), outcome)
+        now = self._clock()
+        key = (system, minute_of(now), outcome)
         with self._lock:
             self._tallies.setdefault(key, _Tally()).add(max(0.0, seconds))
+            self._streaks.setdefault(system, _Streak()).add(outcome == "ok", now)
 
     def attach(self, store: QueueStore | None) -> None:
         """Write to `store` from now on (None: keep nothing, e.g. a replay without the queue)."""
@@ -91,13 +93,16 @@ class PortalHealth:
             return 0
         with self._lock:
             tallies, self._tallies = self._tallies, {}
+            streaks, self._streaks = self._streaks, {}
         if not tallies:
             return 0
         try:
-            write_tallies(self._store, tallies)
+            write_tallies(self._store, tallies, streaks)
         except Exception as exc:  # noqa: BLE001 - bookkeeping: kept for the next flush, never fails an item
             LOG.warning("portal health not written (%s); kept for the next try", type(exc).__name__)
             with self._lock:
+                for system, streak in streaks.items():
+                    self._streaks[system] = streak.then(self._streaks.get(system))
                 for key, tally in tallies.items():
                     kept = self._tallies.setdefault(key, _Tally())
                     kept.requests += tally.requests
@@ -114,7 +119,35 @@ class PortalHealth:
         self.flush()
 
 
-def write_tallies(store: QueueStore, tallies: dict[tuple[str, float, str], _Tally]) -> None:
+@dataclass
+class _Streak:
+    """Since the last flush: whether a request failed, the successes after the last failure, and when."""
+
+    erred: bool = False
+    ok_after: int = 0
+    last_ok_at: float = 0.0
+    last_error_at: float = 0.0
+
+    def add(self, ok: bool, at: float) -> None:
+        if ok:
+            self.ok_after += 1
+            self.last_ok_at = max(self.last_ok_at, at)
+        else:
+            self.erred, self.ok_after = True, 0
+            self.last_error_at = max(self.last_error_at, at)
+
+    def then(self, later: _Streak | None) -> _Streak:
+        """This streak followed by `later` (a flush that failed, merged with what came since)."""
+        if later is None:
+            return self
+        if later.erred:
+            return later
+        return _Streak(self.erred, self.ok_after + later.ok_after, max(self.last_ok_at, later.last_ok_at),
+                       self.last_error_at)
+
+
+def write_tallies(store: QueueStore, tallies: dict[tuple[str, float, str], _Tally],
+                  streaks: dict[str, _Streak] | None = None) -> None:
     columns = ", ".join(_BUCKET_COLUMNS)
     marks = ", ".join("?" for _ in _BUCKET_COLUMNS)
     added = ", ".join(f"{c} = portal_health.{c} + excluded.{c}" for c in _BUCKET_COLUMNS)
@@ -122,9 +155,21 @@ def write_tallies(store: QueueStore, tallies: dict[tuple[str, float, str], _Tall
            f"VALUES (?, ?, ?, ?, ?, {marks}) ON CONFLICT (system, minute, outcome) DO UPDATE SET "
            f"requests = portal_health.requests + excluded.requests, "
            f"seconds_total = portal_health.seconds_total + excluded.seconds_total, {added}")
+    # The successes in a row since the last failure, across runners: a flush with a failure starts
+    # the count afresh from what followed it; a flush without one adds to it.
+    streak_sql = (
+        "INSERT INTO portal_state (system, ok_streak, last_ok_at, last_error_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (system) DO UPDATE SET "
+        "ok_streak = CASE WHEN ? THEN excluded.ok_streak ELSE portal_state.ok_streak + excluded.ok_streak END, "
+        "last_ok_at = CASE WHEN excluded.last_ok_at > portal_state.last_ok_at THEN excluded.last_ok_at "
+        "ELSE portal_state.last_ok_at END, "
+        "last_error_at = CASE WHEN excluded.last_error_at > portal_state.last_error_at THEN excluded.last_error_at "
+        "ELSE portal_state.last_error_at END")
     with store.transaction() as execute:
         for (system, minute, outcome), tally in sorted(tallies.items()):
             execute(sql, (system, minute, outcome, tally.requests, tally.seconds_total, *tally.buckets))
+        for system, streak in sorted((streaks or {}).items()):
+            execute(streak_sql, (system, streak.ok_after, streak.last_ok_at, streak.last_error_at, streak.erred))
 
 
 class MinuteRow(BaseModel):
@@ -178,6 +223,8 @@ class SystemHealth(BaseModel):
     requests_recent: int = 0
     errors_recent: int = 0
     last_seen_minute: float | None = None
+    ok_streak: int = 0
+    """Successful requests in a row since the last failure (all runners together)."""
     per_outcome_hour: dict[str, int] = {}
     per_outcome_total: dict[str, int] = {}
     buckets_total: list[int] = []
@@ -193,15 +240,23 @@ class SystemHealth(BaseModel):
 
 
 def system_health(store: QueueStore, systems: tuple[str, ...], now: float | None = None, window_minutes: float = 3,
-                  error_rate: float = 0.5, min_requests: int = 2, since: float | None = None) -> list[SystemHealth]:
-    """Each system's state now (from its last `window_minutes` of traffic: failing when at least
-    `min_requests` requests and an error share of `error_rate` or more), its last hour, and since
-    when it fails (the earliest minute of the failing run of minutes that reaches now).
-    `since`: how far back the totals reach (default: the last day)."""
+                  error_rate: float = 0.5, min_requests: int = 2, since: float | None = None,
+                  recover_after: int = 3) -> list[SystemHealth]:
+    """Each system's state now, its last hour, and since when it fails (the earliest minute of the
+    failing run of minutes that reaches now). `since`: how far back the totals reach (default: a day).
+
+    - failing: at least `min_requests` requests in the last `window_minutes` and an error share of
+      `error_rate` or more, and not `recover_after` successes in a row since the last failure;
+    - ok: it answers (errors below the share, or `recover_after` successes in a row since the last
+      failure: back before its errors have left the window);
+    - unknown: nothing to go by (no traffic in the window, and the last thing seen was not a run of
+      successes), so an alert about it stays as it is."""
     if now is None:
         with store.transaction() as execute:
             now = store.now(execute)
     rows = minutes_since(store, minute_of(now) - 86400 if since is None else since)
+    with store.transaction() as execute:
+        streaks = dict(execute("SELECT system, ok_streak FROM portal_state").fetchall())
     result = []
     for system in systems:
         mine = [r for r in rows if r.system == system]
@@ -229,10 +284,14 @@ def system_health(store: QueueStore, systems: tuple[str, ...], now: float | None
         health.median_seconds_hour = round(quantile_of(hour_buckets, 0.5), 3)
         if per_minute:
             health.last_seen_minute = max(per_minute)
-        if health.requests_recent >= min_requests:
-            health.status = "failing" if health.error_rate_recent >= error_rate else "ok"
-        elif health.requests_recent:
-            health.status = "ok" if health.errors_recent == 0 else "unknown"
+        streak = streaks.get(system, 0)
+        health.ok_streak = streak
+        if health.requests_recent >= min_requests and health.error_rate_recent >= error_rate \
+                and streak < recover_after:
+            health.status = "failing"
+        elif (health.requests_recent and health.errors_recent == 0) or streak >= recover_after \
+                or health.requests_recent >= min_requests:
+            health.status = "ok"
         if health.status == "failing":
             since_minute = None
             for minute in sorted(per_minute, reverse=True):
@@ -244,6 +303,3 @@ def system_health(store: QueueStore, systems: tuple[str, ...], now: float | None
         result.append(health)
     return result
 
-
-def median_or_zero(values: list[float]) -> float:
-    return statistics.median(values) if values else 0.0

@@ -168,6 +168,12 @@ FARM_MIGRATION: list[str] = [
         PRIMARY KEY (system, minute, outcome)
     )""",
     "CREATE INDEX portal_health_minute ON portal_health (minute)",
+    """CREATE TABLE portal_state (
+        system TEXT PRIMARY KEY,
+        ok_streak INTEGER NOT NULL DEFAULT 0,
+        last_ok_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        last_error_at DOUBLE PRECISION NOT NULL DEFAULT 0
+    )""",
     """CREATE TABLE incidents (
         incident_id TEXT PRIMARY KEY,
         alert_key TEXT NOT NULL,
@@ -615,6 +621,7 @@ class QueueStore:
             execute("DELETE FROM item_outcomes")
             execute("DELETE FROM operator_actions")
             execute("DELETE FROM portal_health")
+            execute("DELETE FROM portal_state")
             execute("DELETE FROM incidents")
             execute("DELETE FROM runners")
 
