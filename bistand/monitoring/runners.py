@@ -251,6 +251,7 @@ class RunnerPresence:
         self.exit_code: int | None = None
         self.heartbeat: RunnerHeartbeat | None = None
         self.store: QueueStore | None = None
+        self.evaluator = None
 
     def __enter__(self) -> RunnerPresence:
         from bistand.monitoring.config import load_alert_settings
@@ -266,7 +267,8 @@ class RunnerPresence:
         on_beat = None
         alerts = load_alert_settings(self.env)
         if alerts.enabled and alerts.can_send:
-            on_beat = evaluator_for(self.store, alerts, name=runner_id(self.env)).maybe_evaluate
+            self.evaluator = evaluator_for(self.store, alerts, name=runner_id(self.env))
+            on_beat = self.evaluator.maybe_evaluate
         self.heartbeat = RunnerHeartbeat(self.store, self.env.get("BISTAND_RUNNER_ID") or runner_id(self.env),
                                          self.mode, settings.lease_seconds, on_beat=on_beat).start()
         return self
@@ -276,6 +278,11 @@ class RunnerPresence:
             self.heartbeat.run_ended(code, stopped_reason)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
+        if self.heartbeat is not None and self.evaluator is not None:
+            try:  # what the run left (parked items, a system down) is told now, not at the next runner's beat
+                self.evaluator.evaluate()
+            except Exception as exc:  # noqa: BLE001 - never changes the exit
+                LOG.warning("alerts not evaluated at the end: %s", type(exc).__name__)
         if self.heartbeat is not None:
             self.heartbeat.stop(self.exit_code if self.exit_code is not None and exc_type is None else 1)
         if self.store is not None:
