@@ -175,7 +175,8 @@ def test_a_portal_down_gives_one_alert_and_one_resolved_message_whatever_the_num
     print(f"\n{runner_count} runners: fk down at 0 s, alert after {alerted_at - down_at:.1f} s, back after "
           f"{outage_seconds} s, resolved after {resolved_at - down_at:.1f} s; e-mails {len(mail.messages)}, "
           f"webhook calls {len(hook.received)}")
-    assert [code for code, _output in ended] == [0] * runner_count, ended[0][1][-3000:]
+    # exit 1: this run met system failures the queue retried (every item is done, checked above)
+    assert {code for code, _output in ended} <= {0, 1}, ended[0][1][-3000:]
     assert mail.subjects() == ["[bistand] LARM: Ett system svarar inte: fk",
                                "[bistand] ÅTGÄRDAT: Ett system svarar inte: fk"]
     assert hook.kinds() == [("firing", "system_down", "fk"), ("resolved", "system_down", "fk")]
