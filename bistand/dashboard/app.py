@@ -141,6 +141,7 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
                                  DECIDED_LABELS=DECIDED_LABELS, allowed=allowed, STATUS_LABELS=STATUS_LABELS,
                                  MODE_LABELS=MODE_LABELS, RULE_TITLES=RULE_TITLES, SYSTEM_NAMES=SYSTEM_NAMES,
                                  HEALTH_LABELS=HEALTH_LABELS, PORTAL_OUTCOME_LABELS=PORTAL_OUTCOME_LABELS,
+                                 seconds_text=charts.seconds_text,
                                  PROPOSAL_LABELS={p.value: label for p, label in PROPOSAL_LABELS.items()})
     runs_root = (Path(output_dir) / "runs").resolve()
 

@@ -195,6 +195,11 @@ def decided_chart(bars: list[Bar]) -> str:
         return to_svg(figure, "beslut", f"Vem beslutar: {total} avslutade ärenden")
 
 
+def seconds_text(value: float) -> str:
+    """Seconds with two decimals below ten ('0,15'), whole above: portals answer in fractions."""
+    return f"{value:.2f}".replace(".", ",") if value < 10 else swedish_number(round(value))
+
+
 @serialised
 def portal_chart(systems: list) -> str:
     """Per system over the last hour: the share of failed requests and the median seconds of the
@@ -219,10 +224,10 @@ def portal_chart(systems: list) -> str:
         drawn = seconds_axes.barh(labels, medians, color=BAR_COLOUR, height=0.6)
         for patch, label, value in zip(drawn.patches, labels, medians, strict=True):
             patch.set_gid(f"median-{slug(label)}-{value}")
-            seconds_axes.text(value, patch.get_y() + patch.get_height() / 2, f" {swedish_number(round(value, 2))} s",
+            seconds_axes.text(value, patch.get_y() + patch.get_height() / 2, f" {seconds_text(value)} s",
                               va="center", fontsize=8)
         seconds_axes.set_xlim(0, max(max(medians, default=0) * 1.25, 0.1))
-        seconds_axes.xaxis.set_major_formatter(FuncFormatter(swedish_number))
+        seconds_axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: seconds_text(v)))
         seconds_axes.set_xlabel("Sekunder (median, lyckade förfrågningar)")
         seconds_axes.set_title("Svarstid senaste timmen", loc="left")
         seconds_axes.grid(axis="y", visible=False)

@@ -204,8 +204,10 @@ class AlertEvaluator:
                 failed = {OUTCOME_LABELS[o]: n for o, n in sorted(health.per_outcome_hour.items()) if o != "ok" and n}
                 parts = [f"{system} svarar inte"]
                 if health.requests_recent:
+                    window = "den senaste minuten" if rule.window_minutes == 1 else \
+                        f"de senaste {rule.window_minutes:g} minuterna"
                     parts.append(f"{health.errors_recent} av {health.requests_recent} förfrågningar misslyckades "
-                                 f"de senaste {rule.window_minutes:g} minuterna")
+                                 f"{window}")
                 if stopped_run:
                     parts.append("en körning stoppades (kod 3) av fel i rad på systemet")
                 summary = ": ".join(parts[:2]) + ("; " + parts[2] if len(parts) > 2 else "")

@@ -140,6 +140,10 @@ def list_runners(store: QueueStore, day_start: float | None = None, now: float |
             "SELECT application_id, state, lease_owner, lease_until FROM work_items WHERE state = 'in_progress' "
             "OR application_id IN (SELECT application_id FROM work_items WHERE updated_at >= ?)",
             (now - SILENT_SHOWN_SECONDS,)).fetchall()}
+        finishers = dict(execute(
+            "SELECT o.application_id, o.runner FROM item_outcomes o WHERE o.finished_at >= ? AND o.finished_at = "
+            "(SELECT MAX(o2.finished_at) FROM item_outcomes o2 WHERE o2.application_id = o.application_id)",
+            (now - SILENT_SHOWN_SECONDS,)).fetchall())
         finished: dict[str, int] = {}
         if day_start is not None:
             finished = dict(execute(
@@ -155,7 +159,8 @@ def list_runners(store: QueueStore, day_start: float | None = None, now: float |
         owned = {item_id for item_id, (state, owner, _until) in items.items()
                  if state == "in_progress" and owner == view.runner_id}
         fates = []
-        for item_id in sorted(set(view.held) | (owned if view.status == "alive" else set())):
+        # alive: what it holds now; silent or stopped: what it held at its last beat, and what became of it
+        for item_id in sorted(owned if view.status == "alive" else set(view.held)):
             state, owner, until = items.get(item_id, ("", None, None))
             if state == "in_progress" and owner == view.runner_id:
                 fate = "held" if view.status == "alive" else ("waiting" if (until or 0) >= now else "held")
@@ -163,7 +168,9 @@ def list_runners(store: QueueStore, day_start: float | None = None, now: float |
             elif state == "in_progress":
                 fates.append(HeldItem(application_id=item_id, fate="taken_over", holder=owner or ""))
             elif state:
-                fates.append(HeldItem(application_id=item_id, fate=state))
+                finisher = finishers.get(item_id, "")
+                fates.append(HeldItem(application_id=item_id, fate=state,
+                                      holder=finisher if finisher != view.runner_id else ""))
         view.items = fates
         views.append(view)
     return views
