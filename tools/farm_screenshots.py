@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
                                             start_new_session=True))
         wait_until(lambda: store.counts()["done"] >= 2, 300, "the first items done")
         httpx.post(f"{urls['fk']}/_sim/faults", json={"outage_seconds": 60}, timeout=10).raise_for_status()
-        wait_until(lambda: any(i.lease_owner == "robot-3" for i in store.items("in_progress")), 120, "robot-3 holds")
+        wait_until(lambda: any(i.lease_owner == "robot-3" and i.updated_at > time.time() - 0.5  # just claimed
+                               for i in store.items("in_progress")), 120, "robot-3 holds")
         os.killpg(runners[2].pid, signal.SIGKILL)
         app = create_app(store, load_users(env), state / "output", secure_cookie=False)
         from playwright.sync_api import sync_playwright
