@@ -23,7 +23,7 @@ from robot.api import logger
 from bistand.bot.config import Settings, load_settings
 from bistand.bot.secrets import credentials
 from bistand.browser import BrowserSession, block_decoration
-from bistand.pages.base import PortalPage, ReadRetry
+from bistand.pages.base import HealthRecorder, NoHealth, PortalPage, ReadRetry
 
 PAGE_MODULES = {
     "eservice": "bistand.pages.eservice",
@@ -85,8 +85,10 @@ class ItemWork:
 class RunContext:
     """One robot run's state, built by the keyword library and handed to each of its components."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, health: HealthRecorder | None = None) -> None:
         self.settings = settings or load_settings()
+        self.health = health or NoHealth()
+        """Every page object reports its requests here (portal health, bistand.monitoring.health)."""
         self.session: BrowserSession | None = None
         self._pages: dict[str, PortalPage] = {}
         self.items: dict[str, ItemWork] = {}
@@ -189,7 +191,7 @@ class RunContext:
                 await block_decoration(context)  # its tabs only log in and post forms
             page = page_class(system)(context, self.settings.urls[system], credentials(system),
                                       read_strategy=strategy, session_file=session_file, restored=restored,
-                                      read_retry=ReadRetry(tries=self.settings.read_tries))
+                                      read_retry=ReadRetry(tries=self.settings.read_tries), health=self.health)
             self._pages[system] = page
         return page
 

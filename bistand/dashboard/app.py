@@ -40,6 +40,12 @@ from bistand.dashboard.stats import (
     dashboard_stats,
     display_message,
 )
+from bistand.monitoring.alerts import RULE_TITLES, recent_incidents
+from bistand.monitoring.config import AlertSettings
+from bistand.monitoring.health import OUTCOME_LABELS as PORTAL_OUTCOME_LABELS
+from bistand.monitoring.health import system_health
+from bistand.monitoring.runners import MODE_LABELS, STATUS_LABELS, list_runners, local_midnight
+from bistand.monitoring.runners import counts as runner_counts
 from bistand.queue.states import allowed
 from bistand.queue.store import ActionRefused, QueueStore
 from bistand.report.labels import PROPOSAL_LABELS
@@ -83,16 +89,34 @@ def local_time(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp, TIMEZONE).strftime("%Y-%m-%d %H:%M")
 
 
+def local_time_seconds(timestamp: float | None) -> str:
+    if not timestamp:
+        return ""
+    return datetime.fromtimestamp(timestamp, TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+SYSTEM_NAMES = {"eservice": "E-tjänsten (eservice)", "fk": "Försäkringskassan (fk)", "af": "Arbetsförmedlingen (af)",
+                "csn": "CSN (csn)", "skv": "Skatteverket (skv)", "pm": "Pensionsmyndigheten (pm)",
+                "akassa": "A-kassan (akassa)", "casemgmt": "Verksamhetssystemet (casemgmt)"}
+HEALTH_LABELS = {"ok": "Fungerar", "failing": "Fel", "unknown": "Ingen trafik"}
+
+
 def client_of(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
 def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path, secure_cookie: bool = True,
-               policy: SessionPolicy | None = None, security: SecurityStore | None = None) -> FastAPI:
+               policy: SessionPolicy | None = None, security: SecurityStore | None = None,
+               alerts: AlertSettings | None = None, metrics_token: str = "") -> FastAPI:
     """The dashboard over one queue store; `output_dir` is the bot's output folder (output/).
-    `secure_cookie=False` only for plain HTTP on loopback (bistand.dashboard.cli says so at start)."""
+    `secure_cookie=False` only for plain HTTP on loopback (bistand.dashboard.cli says so at start).
+    `alerts`: the rules' settings (the portal view uses the `system_down` thresholds); `metrics_token`:
+    the bearer token /metrics asks for ('' turns /metrics off)."""
+    from bistand.bot.config import SYSTEMS
+
     app = FastAPI(title="bistand – arbetskö", docs_url=None, redoc_url=None, openapi_url=None)
     security = security or SecurityStore(store, policy)
+    alerts = alerts or AlertSettings()
 
     @app.middleware("http")
     async def audit_operator_actions(request: Request, call_next) -> Response:
@@ -111,9 +135,13 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["tid"] = local_time
+    templates.env.filters["tidsek"] = local_time_seconds
     templates.env.filters["tal"] = charts.swedish_number
     templates.env.globals.update(STATE_LABELS=STATE_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
-                                 DECIDED_LABELS=DECIDED_LABELS, allowed=allowed,
+                                 DECIDED_LABELS=DECIDED_LABELS, allowed=allowed, STATUS_LABELS=STATUS_LABELS,
+                                 MODE_LABELS=MODE_LABELS, RULE_TITLES=RULE_TITLES, SYSTEM_NAMES=SYSTEM_NAMES,
+                                 HEALTH_LABELS=HEALTH_LABELS, PORTAL_OUTCOME_LABELS=PORTAL_OUTCOME_LABELS,
+                                 seconds_text=charts.seconds_text,
                                  PROPOSAL_LABELS={p.value: label for p, label in PROPOSAL_LABELS.items()})
     runs_root = (Path(output_dir) / "runs").resolve()
 
@@ -199,7 +227,7 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
     def audit_log(request: Request) -> HTMLResponse:
         """Who signed in, failed to, signed out, retried, skipped and opened which evidence (masked)."""
         signed_in(request)
-        return page(request, "audit.html", events=security.audit_events(), labels=AUDIT_LABELS)
+        return page(request, "audit.html", active="audit", events=security.audit_events(), labels=AUDIT_LABELS)
 
     @app.get("/", response_class=HTMLResponse)
     def overview(request: Request, dag: str = "") -> HTMLResponse:
@@ -221,9 +249,46 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
             "decided": charts.decided_chart(stats.decided),
         }
         shown_day = stats.hourly.day
-        return page(request, "index.html", stats=stats, charts=chart_svgs, queue=store.url.split("@")[-1],
+        return page(request, "index.html", active="queue", stats=stats, charts=chart_svgs,
+                    queue=store.url.split("@")[-1],
                     previous_day=(shown_day - timedelta(days=1)).isoformat(),
                     next_day=(shown_day + timedelta(days=1)).isoformat(), now=datetime.now(TIMEZONE))
+
+    @app.get("/robotar", response_class=HTMLResponse)
+    def runners_page(request: Request) -> HTMLResponse:
+        """Every runner: alive, silent (its items will be taken over) or stopped (exit code); the alerts."""
+        signed_in(request)
+        now = datetime.now(TIMEZONE)
+        runners = list_runners(store, day_start=local_midnight(now.timestamp(), TIMEZONE))
+        return page(request, "runners.html", active="runners", runners=runners, counts=runner_counts(runners),
+                    incidents=recent_incidents(store), now=now, now_ts=now.timestamp())
+
+    @app.get("/portaler", response_class=HTMLResponse)
+    def portals_page(request: Request) -> HTMLResponse:
+        """Each system now, over the last hour, and since when it fails (bistand.monitoring.health)."""
+        signed_in(request)
+        rule = alerts.rules.system_down
+        systems = system_health(store, SYSTEMS, None, rule.window_minutes, rule.error_rate, rule.min_requests)
+        return page(request, "portals.html", active="portals", systems=systems, chart=charts.portal_chart(systems),
+                    window=rule.window_minutes, error_rate=rule.error_rate, OUTCOME_LABELS=PORTAL_OUTCOME_LABELS,
+                    now=datetime.now(TIMEZONE))
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        """Prometheus' text format; a bearer token, or 404 when none is configured (off)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from bistand.dashboard.metrics import registry_for
+
+        if not metrics_token:
+            raise HTTPException(404, "Finns inte")
+        offered = request.headers.get("authorization", "")
+        if not hmac.compare_digest(offered.encode(), f"Bearer {metrics_token}".encode()):
+            return Response("unauthorized\n", status_code=401, media_type="text/plain",
+                            headers={"WWW-Authenticate": 'Bearer realm="bistand-metrics"',
+                                     "Cache-Control": "no-store"})
+        return Response(generate_latest(registry_for(store, alerts)), media_type=CONTENT_TYPE_LATEST,
+                        headers={"Cache-Control": "no-store"})
 
     @app.post("/arenden/{application_id}/forsok-igen")
     def retry(request: Request, application_id: str, csrf: Annotated[str, Form()] = "") -> Response:

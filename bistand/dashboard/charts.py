@@ -193,3 +193,45 @@ def decided_chart(bars: list[Bar]) -> str:
         else:
             _empty(axes, "Inga avslutade ärenden ännu")
         return to_svg(figure, "beslut", f"Vem beslutar: {total} avslutade ärenden")
+
+
+def seconds_text(value: float) -> str:
+    """Seconds with two decimals below ten ('0,15'), whole above: portals answer in fractions."""
+    return f"{value:.2f}".replace(".", ",") if value < 10 else swedish_number(round(value))
+
+
+@serialised
+def portal_chart(systems: list) -> str:
+    """Per system over the last hour: the share of failed requests and the median seconds of the
+    requests that succeeded, side by side (bistand.monitoring.health.SystemHealth)."""
+    with rc_context(_STYLE):
+        figure = Figure(figsize=(12.8, max(2.4, 0.9 + 0.32 * max(len(systems), 1))), dpi=100)
+        errors_axes, seconds_axes = figure.subplots(1, 2, sharey=True)
+        labels = [s.system for s in systems][::-1]
+        shares = [round(s.error_rate_hour * 100, 1) for s in systems][::-1]
+        medians = [s.median_seconds_hour for s in systems][::-1]
+        colours = ["#c62828" if s.status == "failing" else BAR_COLOUR for s in systems][::-1]
+        drawn = errors_axes.barh(labels, shares, color=colours, height=0.6)
+        for patch, label, value in zip(drawn.patches, labels, shares, strict=True):
+            patch.set_gid(f"felandel-{slug(label)}-{value}")
+            errors_axes.text(value, patch.get_y() + patch.get_height() / 2, f" {swedish_number(value)} %",
+                             va="center", fontsize=8)
+        errors_axes.set_xlim(0, 110)
+        errors_axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f} %"))
+        errors_axes.set_xlabel("Andel misslyckade förfrågningar")
+        errors_axes.set_title("Felandel senaste timmen", loc="left")
+        errors_axes.grid(axis="y", visible=False)
+        drawn = seconds_axes.barh(labels, medians, color=BAR_COLOUR, height=0.6)
+        for patch, label, value in zip(drawn.patches, labels, medians, strict=True):
+            patch.set_gid(f"median-{slug(label)}-{value}")
+            seconds_axes.text(value, patch.get_y() + patch.get_height() / 2, f" {seconds_text(value)} s",
+                              va="center", fontsize=8)
+        seconds_axes.set_xlim(0, max(max(medians, default=0) * 1.25, 0.1))
+        seconds_axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: seconds_text(v)))
+        seconds_axes.set_xlabel("Sekunder (median, lyckade förfrågningar)")
+        seconds_axes.set_title("Svarstid senaste timmen", loc="left")
+        seconds_axes.grid(axis="y", visible=False)
+        failing = [s.system for s in systems if s.status == "failing"]
+        description = (f"Portalernas hälsa senaste timmen: {len(systems)} system"
+                       + (f", fel nu: {', '.join(failing)}" if failing else ", inga fel nu"))
+        return to_svg(figure, "portaler", description)

@@ -58,7 +58,14 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         store.close()
         return EXIT_USAGE
     secure = tls or behind_proxy
-    app = create_app(store, users, output_dir, secure_cookie=secure)  # open_queue migrated the session tables
+    from bistand.monitoring.config import load_alert_settings, metrics_token
+
+    alerts = load_alert_settings(env)
+    token = metrics_token(env)
+    app = create_app(store, users, output_dir, secure_cookie=secure, alerts=alerts,
+                     metrics_token=token)  # open_queue migrated the session tables
+    evaluating = start_alert_evaluation(env, alerts) if alerts.enabled and alerts.can_send and \
+        not args.no_alerts else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(MaskingLogFilter())
@@ -66,13 +73,43 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
           f"{len(users)} user{'s' if len(users) != 1 else ''})", flush=True)
     print("Session cookies are Secure (HTTPS only)" if secure else
           "Plain HTTP on loopback only: session cookies without Secure (this machine only)", flush=True)
+    print(f"/metrics: {'bearer token required' if token else 'off (set BISTAND_METRICS_TOKEN)'}; alerts: "
+          f"{'evaluated here too' if evaluating else 'not evaluated here'}", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                     ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
                     proxy_headers=behind_proxy, forwarded_allow_ips=env.get("BISTAND_DASHBOARD_PROXY_IPS", "127.0.0.1"))
     finally:
+        if evaluating is not None:
+            evaluating.set()
         store.close()
     return EXIT_OK
+
+
+def start_alert_evaluation(env: dict[str, str], alerts):
+    """The alerts evaluated from a thread of the dashboard's own, on a connection of its own; returns
+    the event that stops it. Several dashboards and runners may evaluate: one alert per incident."""
+    import threading
+
+    from bistand.monitoring.runners import evaluator_for
+    from bistand.queue.store import open_configured_queue
+
+    stop = threading.Event()
+
+    def evaluate() -> None:
+        store = open_configured_queue(env)
+        evaluator = evaluator_for(store, alerts, name="dashboard")
+        try:
+            while not stop.wait(alerts.evaluate_every_seconds):
+                try:
+                    evaluator.evaluate()
+                except Exception as exc:  # noqa: BLE001 - the next round tries again
+                    logging.getLogger("bistand.dashboard").warning("alerts not evaluated: %s", type(exc).__name__)
+        finally:
+            store.close()
+
+    threading.Thread(target=evaluate, name="alerts", daemon=True).start()
+    return stop
 
 
 def hash_password_command() -> int:
@@ -95,6 +132,7 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
     parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
     parser.add_argument("--demo", action="store_true", help="the queue of the last `make run` (state/demo-run/bot)")
+    parser.add_argument("--no-alerts", action="store_true", help="do not evaluate the alert rules in this process")
     parser.add_argument("command", nargs="?", choices=["hash-password"],
                         help="hash-password: print a password hash for the users file or the vault")
     args = parser.parse_args(argv)

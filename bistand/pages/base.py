@@ -12,14 +12,17 @@ Logins and every form post that changes data are real GUI interactions in both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urljoin
 
 import lxml.html
@@ -307,9 +310,46 @@ async def write_safely(page: Any, write: Callable[[], Awaitable[object]],
         with attempt:
             if attempt.retry_state.attempt_number > 1 and await landed():
                 return False
-            await write()
+            observed = getattr(page, "observed", None)  # the portal's health: the write as a whole, form post included
+            async with observed() if observed is not None else contextlib.nullcontext():
+                await write()
             return True
     raise AssertionError("unreachable: the retrying loop returns or raises")
+
+
+PortalOutcome = Literal["ok", "http_error", "timeout", "login_failed", "page_changed"]
+"""How one request to a system went, as the portal-health figures count it (no data, only the class)."""
+
+
+def outcome_class(exc: BaseException) -> PortalOutcome | None:
+    """The class of a failed request; None when the failure is not the system's (a cancelled task,
+    a lost lease, bad data in an answer the system gave correctly)."""
+    if not isinstance(exc, ApplicationError):
+        return None
+    code = getattr(exc, "code", "")
+    if code == "TIMEOUT":
+        return "timeout"
+    if code == "LOGIN_FAILED":
+        return "login_failed"
+    if code == "PAGE_CHANGED":
+        return "page_changed"
+    if code == "SYSTEM_UNAVAILABLE":
+        return "http_error"
+    return None
+
+
+class HealthRecorder(Protocol):
+    """Where page objects report each request's system, outcome class and seconds
+    (bistand.monitoring.health.PortalHealth buffers them and writes them per minute)."""
+
+    def record(self, system: str, outcome: PortalOutcome, seconds: float) -> None: ...
+
+
+class NoHealth:
+    """A recorder that keeps nothing (page objects used outside a run: tests, the bench's floor)."""
+
+    def record(self, system: str, outcome: PortalOutcome, seconds: float) -> None:
+        return None
 
 
 @dataclass
@@ -336,7 +376,8 @@ class PortalPage:
 
     def __init__(self, context: BrowserContext, base_url: str, credentials: Credentials,
                  read_strategy: ReadStrategy | None = None, session_file: Path | None = None,
-                 restored: bool = False, read_retry: ReadRetry | None = None) -> None:
+                 restored: bool = False, read_retry: ReadRetry | None = None,
+                 health: HealthRecorder | None = None) -> None:
         read_strategy = read_strategy or self.default_read_strategy
         if read_strategy not in READ_STRATEGIES:
             raise ValueError(f"unknown read strategy {read_strategy!r}: fetch or render")
@@ -359,6 +400,21 @@ class PortalPage:
         self.retried_requests = 0
         """Requests tried again after a transient failure: reads, and writes checked first (the run's
         figures show them per system)."""
+        self.health: HealthRecorder = health or NoHealth()
+        """Told of every read, login and write: its outcome class and seconds (portal health)."""
+
+    @asynccontextmanager
+    async def observed(self) -> AsyncIterator[None]:
+        """Times what runs inside and tells `health` how it went (each try of a request separately)."""
+        started = time.perf_counter()
+        try:
+            yield
+        except BaseException as exc:
+            outcome = outcome_class(exc)
+            if outcome is not None:
+                self.health.record(self.system, outcome, time.perf_counter() - started)
+            raise
+        self.health.record(self.system, "ok", time.perf_counter() - started)
 
     def count_retry(self, _state: RetryCallState) -> None:
         self.retried_requests += 1
@@ -443,7 +499,8 @@ class PortalPage:
         come here: a search changes nothing, so repeating it is safe."""
         async for attempt in self.read_retry.retrying(self.count_retry):
             with attempt:
-                return await self._fetch_once(url, what, form, self._last_try(attempt))
+                async with self.observed():
+                    return await self._fetch_once(url, what, form, self._last_try(attempt))
         raise AssertionError("unreachable: the retrying loop returns or raises")
 
     def _last_try(self, attempt) -> bool:
@@ -493,6 +550,7 @@ class PortalPage:
             return parser(fetched.html, *args)
         except ApplicationError as exc:
             if exc.code == "PAGE_CHANGED":
+                self.health.record(self.system, "page_changed", 0.0)
                 if page is not None:
                     await self.capture_failure(page)
                 else:
@@ -534,7 +592,12 @@ class PortalPage:
             await self._login_locked(page)
 
     async def _login_locked(self, page: Page | None = None) -> None:
-        """Log in on `page` (or a pooled tab); the caller holds the login lock."""
+        """Log in on `page` (or a pooled tab); the caller holds the login lock. Counted in the
+        portal's health like a request."""
+        async with self.observed():
+            await self._log_in_on(page)
+
+    async def _log_in_on(self, page: Page | None) -> None:
         own = page is None
         page = page or await self.new_page()
         try:
@@ -610,7 +673,8 @@ class PortalPage:
         again on a transient failure (ReadRetry), also when the page then holds a form to post."""
         async for attempt in self.read_retry.retrying(self.count_retry):
             with attempt:
-                return await self._open_once(path, what, self._last_try(attempt))
+                async with self.observed():
+                    return await self._open_once(path, what, self._last_try(attempt))
         raise AssertionError("unreachable: the retrying loop returns or raises")
 
     async def _open_once(self, path: str, what: str, last_try: bool = True) -> Page:

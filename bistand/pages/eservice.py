@@ -326,7 +326,8 @@ class EServicePage(PortalPage):
             raise ValueError("attachment link does not belong to this application")
         async for attempt in self.read_retry.retrying(self.count_retry):
             with attempt:
-                return await self._download_once(link)
+                async with self.observed():
+                    return await self._download_once(link)
         raise AssertionError("unreachable: the retrying loop returns or raises")
 
     async def _download_once(self, link: AttachmentLink) -> bytes:

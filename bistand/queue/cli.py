@@ -159,16 +159,21 @@ def print_paths(env: dict[str, str], run_dir: Path) -> None:
 
 
 def status(env: dict[str, str], as_json: bool) -> int:
+    from bistand.dashboard.stats import TIMEZONE
+    from bistand.monitoring.runners import list_runners, local_midnight
+
     store = queue_for(env)
     counts = store.counts()
     parked = store.items("parked")
     pending = store.items("pending")
+    runners = list_runners(store, day_start=local_midnight(time.time(), TIMEZONE))
     store.close()
     data = {
         "counts": counts,
         "parked": [{"application_id": i.application_id, "code": i.error_code, "message": i.error_message,
                     "failures": i.failures, "claims": i.claims} for i in parked],
         "next_try_at": min((i.next_try_at for i in pending), default=None),
+        "runners": [runner_json(r) for r in runners],
     }
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
@@ -180,7 +185,33 @@ def status(env: dict[str, str], as_json: bool) -> int:
         print(f"nästa försök om {wait:.0f} s")
     for item in data["parked"]:
         print(f"behöver åtgärd  {item['application_id']}  {item['code']}  {item['message']}")
+    for runner in data["runners"]:
+        print(runner_line(runner))
     return EXIT_OK
+
+
+def runner_json(view) -> dict:
+    """A runner as `queue status --json` gives it (the same figures as the dashboard's Robotar)."""
+    return {"runner": view.runner_id, "host": view.host, "pid": view.pid, "version": view.version,
+            "mode": view.mode, "status": view.status, "started_at": view.started_at,
+            "last_seen_at": view.last_seen_at, "items_held": view.held_now, "finished_today": view.finished_today,
+            "exit_code": view.exit_code, "last_run_code": view.last_run_code,
+            "items": [item.model_dump() for item in view.items]}
+
+
+def runner_line(runner: dict) -> str:
+    from bistand.monitoring.runners import STATUS_LABELS
+
+    state = STATUS_LABELS[runner["status"]].lower()
+    if runner["status"] == "stopped":
+        state += f" (kod {runner['exit_code']})"
+    seen = max(0.0, time.time() - runner["last_seen_at"])
+    line = (f"robot  {runner['runner']}  {state}  {runner['mode']}  värd {runner['host']} pid {runner['pid']}  "
+            f"hörd för {seen:.0f} s sedan  i hand {runner['items_held']}  klara i dag {runner['finished_today']}")
+    taken = [f"{i['application_id']} → {i['holder']}" for i in runner["items"] if i["fate"] == "taken_over"]
+    if taken:
+        line += "  övertagna: " + ", ".join(taken)
+    return line
 
 
 def main(argv: list[str], env: dict[str, str]) -> int:

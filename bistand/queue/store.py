@@ -133,6 +133,65 @@ SECURITY_MIGRATION: list[str] = [
     "CREATE INDEX audit_log_at ON audit_log (at)",
 ]
 MIGRATIONS.append(SECURITY_MIGRATION)
+# 5: the robot farm seen and heard (issue 17): the runners and their heartbeats, the portals'
+# health per minute (counts and a latency histogram per system and outcome class, no personal
+# data), and the alerts' incidents (the open incident's row is the lock that lets several
+# evaluators send one alert). Kept as a list of its own, like 4, for a renumbering at a merge.
+HEALTH_BUCKETS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""Upper bounds (seconds) of the portal-health latency buckets; one more bucket above the last."""
+FARM_MIGRATION: list[str] = [
+    """CREATE TABLE runners (
+        runner_key TEXT PRIMARY KEY,
+        runner_id TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        lease_seconds DOUBLE PRECISION NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        last_seen_at DOUBLE PRECISION NOT NULL,
+        held TEXT NOT NULL DEFAULT '[]',
+        stopped_at DOUBLE PRECISION,
+        exit_code INTEGER,
+        last_run_code INTEGER,
+        last_run_at DOUBLE PRECISION,
+        last_run_system TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX runners_seen ON runners (last_seen_at)",
+    """CREATE TABLE portal_health (
+        system TEXT NOT NULL,
+        minute DOUBLE PRECISION NOT NULL,
+        outcome TEXT NOT NULL,
+        requests INTEGER NOT NULL,
+        seconds_total DOUBLE PRECISION NOT NULL,
+        """ + ",\n        ".join(f"b{i} INTEGER NOT NULL DEFAULT 0" for i in range(len(HEALTH_BUCKETS) + 1)) + """,
+        PRIMARY KEY (system, minute, outcome)
+    )""",
+    "CREATE INDEX portal_health_minute ON portal_health (minute)",
+    """CREATE TABLE portal_state (
+        system TEXT PRIMARY KEY,
+        ok_streak INTEGER NOT NULL DEFAULT 0,
+        last_ok_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        last_error_at DOUBLE PRECISION NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE incidents (
+        incident_id TEXT PRIMARY KEY,
+        alert_key TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        opened_at DOUBLE PRECISION NOT NULL,
+        last_seen_at DOUBLE PRECISION NOT NULL,
+        last_sent_at DOUBLE PRECISION,
+        sends INTEGER NOT NULL DEFAULT 0,
+        resolved_at DOUBLE PRECISION,
+        resolved_sent_at DOUBLE PRECISION
+    )""",
+    "CREATE UNIQUE INDEX incidents_one_open ON incidents (alert_key) WHERE resolved_at IS NULL",
+    "CREATE INDEX incidents_opened ON incidents (opened_at)",
+]
+MIGRATIONS.append(FARM_MIGRATION)
 
 _COLUMNS = ("application_id, payload, state, claims, failures, next_try_at, lease_owner, lease_until, "
             "error_type, error_code, error_message, updated_at, lease_generation, open_claims")
@@ -268,6 +327,17 @@ class QueueStore:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    # -- for the store's neighbours (runners, portal health, alerts: bistand.monitoring) ---
+    @contextmanager
+    def transaction(self) -> Iterator[Callable[..., Any]]:
+        """One transaction, `execute(sql, params)` with `?` placeholders, on this store's connection."""
+        with self._transaction() as execute:
+            yield execute
+
+    def now(self, execute: Callable[..., Any]) -> float:
+        """The queue's clock (the database server's on PostgreSQL) inside a transaction."""
+        return self._now(execute)
 
     # -- schema --------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -550,6 +620,10 @@ class QueueStore:
             execute("DELETE FROM work_items")
             execute("DELETE FROM item_outcomes")
             execute("DELETE FROM operator_actions")
+            execute("DELETE FROM portal_health")
+            execute("DELETE FROM portal_state")
+            execute("DELETE FROM incidents")
+            execute("DELETE FROM runners")
 
 
 class SqliteQueue(QueueStore):

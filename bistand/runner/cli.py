@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bistand.bot.config import ROOT, configuration_problems, load_settings
 from bistand.bot.secrets import use_demo_vault, vault_problem
+from bistand.monitoring.runners import RunnerPresence
 from bistand.queue import cli as queue_cli
 from bistand.runner.watch import add_watch_options, watch
 
@@ -86,20 +87,36 @@ def run(mode: str | None, items: int, env: dict[str, str] | None = None) -> int:
     env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
     run_dir = queue_cli.new_run_dir(env, env["BISTAND_RUNNER_ID"])
     started = time.perf_counter()
-    code = queue_cli.produce(env, run_dir)
-    if code != EXIT_OK:
-        return code
-    verdict = queue_cli.work(env, run_dir, until_empty=True, items=items)
+    with RunnerPresence(env, "run") as presence:  # seen on the dashboard's Robotar while it runs
+        code = queue_cli.produce(env, run_dir)
+        if code != EXIT_OK:
+            presence.run_ended(code)
+            presence.exit_code = code
+            return code
+        verdict = queue_cli.work(env, run_dir, until_empty=True, items=items)
+        presence.run_ended(verdict, stopped_reason(run_dir))
+        presence.exit_code = verdict
     print(f"Total run time {time.perf_counter() - started:.1f} s", flush=True)
     queue_cli.print_paths(env, run_dir)
     queue_cli.verdict_of(run_dir)  # the verdict is the last line: repeat it after the paths
     return verdict
 
 
+def stopped_reason(run_dir: Path) -> str:
+    """Why the run stopped early ('' when it did not): the run summary's `stopped_reason`."""
+    try:
+        return str(json.loads((run_dir / "run-summary.json").read_text(encoding="utf-8")).get("stopped_reason") or "")
+    except (OSError, ValueError):
+        return ""
+
+
 def produce(mode: str | None) -> int:
     env = _base_env(mode)
     env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
-    return queue_cli.produce(env, queue_cli.new_run_dir(env, env["BISTAND_RUNNER_ID"]))
+    with RunnerPresence(env, "produce") as presence:
+        presence.exit_code = queue_cli.produce(env, queue_cli.new_run_dir(env, env["BISTAND_RUNNER_ID"]))
+        presence.run_ended(presence.exit_code)
+    return presence.exit_code
 
 
 def work(mode: str | None, until_empty: bool, items: int) -> int:
@@ -108,7 +125,10 @@ def work(mode: str | None, until_empty: bool, items: int) -> int:
         return EXIT_CONFIG
     env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
     run_dir = queue_cli.new_run_dir(env, env["BISTAND_RUNNER_ID"])
-    verdict = queue_cli.work(env, run_dir, until_empty, items)
+    with RunnerPresence(env, "work") as presence:
+        verdict = queue_cli.work(env, run_dir, until_empty, items)
+        presence.run_ended(verdict, stopped_reason(run_dir))
+        presence.exit_code = verdict
     queue_cli.print_paths(env, run_dir)
     queue_cli.verdict_of(run_dir)
     return verdict
@@ -166,8 +186,10 @@ def main(command: str, argv: list[str]) -> int:
         return EXIT_USAGE
     if command in ("run", "work") and args.watch is not None:  # watch mode: bistand.runner.watch
         env = _base_env(args.mode)
-        return EXIT_CONFIG if _configuration_refused(env) else watch(env, args.watch, args.rotate_items,
-                                                                     args.rotate_minutes)
+        if _configuration_refused(env):
+            return EXIT_CONFIG
+        return watch(env, args.watch, args.rotate_items, args.rotate_minutes, args.health_port,
+                     args.health_stale_seconds)
     if command == "run":
         return run(args.mode, args.items)
     if command == "produce":

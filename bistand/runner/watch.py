@@ -31,7 +31,9 @@ import time
 from pathlib import Path
 
 from bistand.bot.config import ROOT
+from bistand.monitoring.runners import RunnerPresence
 from bistand.queue import cli as queue_cli
+from bistand.runner.health_endpoint import HealthEndpoint
 
 ADAPTER = "bistand.runner.watch_adapter.WatchAdapter"
 MAX_PAUSE_SECONDS = 300.0
@@ -48,7 +50,8 @@ def _end_with_parent() -> None:
 class Watcher:
     """The loop of consumer runs; `stop()` (SIGTERM) ends it after the item in hand."""
 
-    def __init__(self, env: dict[str, str], seconds: float, rotate_items: int, rotate_minutes: float) -> None:
+    def __init__(self, env: dict[str, str], seconds: float, rotate_items: int, rotate_minutes: float,
+                 presence: RunnerPresence | None = None, stale_seconds: float = 900) -> None:
         self.env = env
         self.seconds = seconds
         self.rotate_items = rotate_items
@@ -56,6 +59,29 @@ class Watcher:
         self.stopping = threading.Event()
         self.process: subprocess.Popen | None = None
         self.runs = 0
+        self.presence = presence
+        self.stale_seconds = stale_seconds
+        self.last_run_healthy = True
+        self.last_run_code = 0
+        self.alive_file: Path | None = None
+        self.run_started = time.monotonic()
+        """Touched by the run's adapter whenever it looks for work or releases an item (its progress)."""
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Whether the watcher's run works: the last run did not end badly (no back-off under way)
+        and the run in hand has shown progress within `stale_seconds`."""
+        detail: dict[str, object] = {"runs": self.runs, "last_run_code": self.last_run_code}
+        if not self.last_run_healthy and self.process is None:
+            return False, {**detail, "reason": "the last run ended badly; the next one waits (back-off)"}
+        if self.process is not None and self.alive_file is not None:
+            try:
+                quiet = time.time() - self.alive_file.stat().st_mtime
+            except OSError:
+                quiet = time.monotonic() - self.run_started
+            detail["seconds_since_progress"] = round(quiet, 1)
+            if quiet > self.stale_seconds:
+                return False, {**detail, "reason": f"no progress for {quiet:.0f} s"}
+        return True, detail
 
     def stop(self, *_args) -> None:
         self.stopping.set()
@@ -71,6 +97,7 @@ class Watcher:
             "BISTAND_RUN_DIR": str(run_dir), "BISTAND_TOTAL_ITEMS": "0",
             "BISTAND_WATCH_SECONDS": str(self.seconds),
             "BISTAND_WATCH_ROTATE_MINUTES": str(self.rotate_minutes),
+            "BISTAND_WATCH_ALIVE_FILE": str(run_dir / "alive"),
         })
         return env
 
@@ -83,6 +110,8 @@ class Watcher:
             "--listener", "bistand.bot.masking.MaskingListener",
             "--variable", f"ITEMS_LIMIT:{self.rotate_items}", str(ROOT / "tasks" / "consumer.robot"),
         ]
+        self.alive_file = run_dir / "alive"
+        self.run_started = time.monotonic()
         self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.run_env(run_dir), preexec_fn=_end_with_parent)
         if self.stopping.is_set():  # SIGTERM came while the run was starting
             self.process.send_signal(signal.SIGTERM)
@@ -104,6 +133,11 @@ class Watcher:
             if self.stopping.is_set():
                 break
             healthy = code == 0 and verdict != queue_cli.EXIT_STOPPED
+            self.last_run_healthy, self.last_run_code = healthy, verdict or code
+            if self.presence is not None:  # the run's verdict (exit 3 names the system) for Robotar and alerts
+                from bistand.runner.cli import stopped_reason
+
+                self.presence.run_ended(verdict or code, stopped_reason(run_dir))
             if healthy or time.monotonic() - started > MAX_PAUSE_SECONDS:
                 pause = 0.0  # a long run that ended badly starts the back-off afresh
             if not healthy:
@@ -123,21 +157,33 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
                         help="watch mode: a new run (own log and evidence) after N items (default 100)")
     parser.add_argument("--rotate-minutes", type=float, default=60, metavar="M",
                         help="watch mode: a new run after M minutes (default 60)")
+    parser.add_argument("--health-port", type=int, default=None, metavar="PORT",
+                        help="watch mode: answer GET http://127.0.0.1:PORT/health (200 working, 503 not)")
+    parser.add_argument("--health-stale-seconds", type=float, default=900, metavar="S",
+                        help="watch mode: /health fails when the run shows no progress for S seconds (default 900)")
 
 
-def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_minutes: float = 60) -> int:
+def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_minutes: float = 60,
+          health_port: int | None = None, stale_seconds: float = 900) -> int:
     """Runs until SIGTERM or Ctrl-C; see the module docstring for the exit codes."""
-    if seconds <= 0 or rotate_items < 0 or rotate_minutes <= 0:
-        print("--watch, --rotate-items and --rotate-minutes must be positive", flush=True)
+    if seconds <= 0 or rotate_items < 0 or rotate_minutes <= 0 or stale_seconds <= 0:
+        print("--watch, --rotate-items, --rotate-minutes and --health-stale-seconds must be positive", flush=True)
         return EXIT_USAGE
     env = dict(env)
     env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
-    watcher = Watcher(env, seconds, rotate_items, rotate_minutes)
-    previous = {sig: signal.signal(sig, watcher.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        print(f"Watching the e-service inbox and the work queue every {seconds:g} s "
-              f"(runner {env['BISTAND_RUNNER_ID']}); stop with SIGTERM", flush=True)
-        return watcher.loop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with RunnerPresence(env, "watch") as presence:  # Robotar, the heartbeat and the alerts
+        watcher = Watcher(env, seconds, rotate_items, rotate_minutes, presence, stale_seconds)
+        endpoint = HealthEndpoint(watcher.health, health_port).start() if health_port is not None else None
+        previous = {sig: signal.signal(sig, watcher.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            print(f"Watching the e-service inbox and the work queue every {seconds:g} s "
+                  f"(runner {env['BISTAND_RUNNER_ID']}); stop with SIGTERM", flush=True)
+            if endpoint is not None:
+                print(f"Health check: {endpoint.url}", flush=True)
+            presence.exit_code = watcher.loop()
+            return presence.exit_code
+        finally:
+            if endpoint is not None:
+                endpoint.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -15,10 +15,12 @@ later with a growing pause; items wait in the queue meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import time
+from pathlib import Path
 
 from RPA.Robocorp.WorkItems import EmptyQueue
 
@@ -62,6 +64,9 @@ class WatchAdapter(QueueAdapter):
         self.last_inbox_poll = float("-inf")
         self.first_call = True
         self.pause = 0.0
+        alive = os.environ.get("BISTAND_WATCH_ALIVE_FILE")
+        self.alive_file = Path(alive) if alive else None
+        """Touched whenever the run looks for work or releases an item: the watcher's health check."""
         if self.role == "consumer":  # the watcher's SIGTERM, or Ctrl-C in a terminal: finish the item
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self._stop.set())
@@ -75,6 +80,7 @@ class WatchAdapter(QueueAdapter):
             self.first_call = False
             self._log_in_everywhere()
         while not self._stop.is_set() and time.monotonic() - self.started < self.rotate_after:
+            self._show_progress()
             self._queue_new_applications()
             try:
                 return super().reserve_input()  # claims a due item; waits out others' leases
@@ -85,6 +91,15 @@ class WatchAdapter(QueueAdapter):
                 LOG.warning("work queue not reachable (%s); next try in %.0f s", type(exc).__name__, self.pause)
             self._stop.wait(self.pause or self.poll_seconds)
         raise WatchRunEnds("watch run ends (SIGTERM or rotation)")
+
+    def release_input(self, item_id, state, exception=None) -> None:
+        super().release_input(item_id, state, exception)
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        if self.alive_file is not None:
+            with contextlib.suppress(OSError):  # the health check then reads the run as quiet
+                self.alive_file.touch()
 
     def _log_in_everywhere(self) -> None:
         """Warm sessions before the first wait (the suite asks for its first item before its

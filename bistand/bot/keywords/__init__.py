@@ -22,6 +22,7 @@ from bistand.bot.keywords.assessment import AssessmentKeywords
 from bistand.bot.keywords.casework import CaseworkKeywords
 from bistand.bot.keywords.eservice import EServiceKeywords
 from bistand.bot.keywords.run_control import RunControlKeywords
+from bistand.monitoring.health import PortalHealth
 
 __all__ = ["Bistand"]
 
@@ -32,7 +33,7 @@ class Bistand(DynamicCore):
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.ctx = RunContext(settings)
+        self.ctx = RunContext(settings, health=PortalHealth())  # the page objects report each request to it
         self.run_control = RunControlKeywords(self.ctx)
         super().__init__([
             self.run_control,

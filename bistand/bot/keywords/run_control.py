@@ -21,7 +21,7 @@ from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
-from bistand.dashboard.recording import record_outcome
+from bistand.dashboard.recording import queue_store_of_this_run, record_outcome
 from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
 
@@ -63,7 +63,18 @@ class RunControlKeywords:
         ctx = self.ctx
         self.task = task
         self.summary = RunSummary(mode=ctx.settings.mode.value, started_at=datetime.now(UTC))
+        self._attach_portal_health()
         logger.info(f"{task} started in {ctx.settings.mode.value} mode")
+
+    def _attach_portal_health(self) -> None:
+        """The page objects' request figures go to the queue's database (none without the queue)."""
+        attach = getattr(self.ctx.health, "attach", None)
+        if attach is None:
+            return
+        try:
+            attach(queue_store_of_this_run())
+        except Exception as exc:  # noqa: BLE001 - bookkeeping, never stops a run
+            logger.debug(f"portal health not recorded: {type(exc).__name__}")
 
     def _start_suite(self, data, result) -> None:
         self._suite = data
@@ -225,6 +236,9 @@ class RunControlKeywords:
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
         record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir)  # for the dashboard
+        flush = getattr(self.ctx.health, "flush", None)
+        if flush is not None:
+            flush()  # the portals' figures of this item: one transaction, none per request
         self._progress(work.application_id, outcome)
         self._mark_task(outcome, code)
         if outcome in ("APPLICATION", "PARKED") and not self.is_configuration_gap(code):
@@ -284,6 +298,9 @@ class RunControlKeywords:
                 logger.info(f"Run summary: {json_path} and {xlsx_path}")
         finally:
             self.ctx.close()
+            close = getattr(self.ctx.health, "close", None)
+            if close is not None:
+                close()  # the last figures written
 
 
 SYSTEM_PATTERN = re.compile(r"^(?:[A-Za-z]+Error: )?[A-Z_]+: ([a-z]+)\b")
