@@ -10,7 +10,7 @@ import pytest
 
 from bistand.monitoring.alerts import AlertEvaluator, AlertMessage
 from bistand.monitoring.config import AlertSettings, load_alert_settings
-from bistand.queue.store import open_queue
+from bistand.queue.store import ItemOutcome, open_queue
 from tests.queue_clock import TestClock as Clock
 
 
@@ -192,4 +192,56 @@ def test_a_run_stopped_on_a_system_alerts_even_with_no_traffic_since(tmp_path, c
     clock.advance(31 * 60)  # the stopped run is old and nothing has been asked since: nothing to go by
     evaluator.evaluate()
     assert len(outbox.sent) == 1 and [i.subject for i in evaluator.open_incidents()] == ["skv"]
+    store.close()
+
+
+def firing(evaluator, now: float) -> dict[str, str]:
+    return {finding.key: finding.summary for finding in evaluator.verdict(now).firing}
+
+
+def test_each_rule_fires_on_its_threshold_and_not_below(tmp_path):
+    """The queue's rules at a moment the test picks: a Tuesday 10:00 in Stockholm (office hours)."""
+    from datetime import datetime
+
+    from bistand.dashboard.stats import TIMEZONE
+    from bistand.monitoring import runners
+
+    tuesday = datetime(2026, 12, 8, 10, 0, tzinfo=TIMEZONE).timestamp()
+    clock = Clock(tuesday)
+    store = open_queue(f"sqlite:///{tmp_path / 'q.db'}", clock=clock)
+    settings = AlertSettings()
+    settings.rules.oldest_pending.minutes = 30
+    settings.rules.watch_latency.target_seconds = 60
+    evaluator = AlertEvaluator(store, settings, Outbox(), clock=clock)
+    assert set(firing(evaluator, clock())) == {"no_runner:"}  # office hours, nobody alive
+    assert set(firing(evaluator, clock() + 9 * 3600)) == set()  # 19:00: outside the hours
+    watcher = runners.register(store, "host-a-watch", "watch", 60)
+    store.add("ANS-2026-000001", {})
+    clock.advance(29 * 60)
+    runners.beat(store, watcher, "host-a-watch")
+    assert set(firing(evaluator, clock())) == set()  # 29 minutes pending, a watcher alive
+    clock.advance(2 * 60 + 1)
+    host = runners.list_runners(store)[0].host
+    assert set(firing(evaluator, clock())) == {"oldest_pending:", "no_runner:", f"watcher_silent:{host}"}
+    # 31 minutes pending; the watcher not heard for two lease periods: silent, and so nobody is alive
+    runners.beat(store, watcher, "host-a-watch")
+    store.complete(store.claim("host-a-watch", 60).lease)  # the old one done at last
+    for number in range(2, 5):  # the watcher finishes three items, each 90 s after it was queued
+        application_id = f"ANS-2026-00000{number}"
+        store.add(application_id, {})
+        clock.advance(90)
+        item = store.claim("host-a-watch", 60)
+        assert item.application_id == application_id
+        store.complete(item.lease)
+        store.record_outcome(ItemOutcome(application_id=application_id, outcome="DONE", runner="host-a-watch"))
+    runners.beat(store, watcher, "host-a-watch")
+    fired = firing(evaluator, clock())
+    assert "watch_latency:" in fired and fired["watch_latency:"].startswith("Median 90 s från köad till klar")
+    producer = runners.register(store, "host-b", "produce", 60)
+    runners.stopped(store, producer, 5)
+    assert "producer_failed:" in firing(evaluator, clock())
+    later = runners.register(store, "host-b", "run", 60)
+    clock.advance(1)
+    runners.stopped(store, later, 0)  # the next run queued the inbox: the producer works again
+    assert "producer_failed:" not in firing(evaluator, clock())
     store.close()

@@ -11,7 +11,7 @@ import pytest
 
 from bistand.core.errors import ApplicationError, BusinessError
 from bistand.monitoring import runners
-from bistand.monitoring.health import PortalHealth, minutes_since, quantile_of, system_health
+from bistand.monitoring.health import PortalHealth, minute_of, minutes_since, quantile_of, system_health
 from bistand.pages.base import Credentials, PortalPage, TransientError, outcome_class
 from bistand.queue.store import ItemOutcome, open_queue
 from tests.queue_clock import TestClock
@@ -169,3 +169,21 @@ def test_quantiles_of_the_buckets_interpolate_like_prometheus():
     assert quantile_of([0] * 10, 0.5) == 0.0
     assert quantile_of([0, 0, 10, 0, 0, 0, 0, 0, 0, 0], 0.5) == pytest.approx(0.175)
     assert quantile_of([0] * 9 + [4], 0.5) == 30.0
+
+
+def test_minutes_older_than_the_retention_are_deleted_when_a_run_attaches(tmp_path, clock):
+    store = open_queue(f"sqlite:///{tmp_path / 'q.db'}", clock=clock)
+    old = PortalHealth(clock=clock)
+    old.attach(store)
+    old.record("fk", "ok", 0.1)
+    old.close()
+    clock.advance(29 * 86400)
+    recent = PortalHealth(clock=clock)
+    recent.attach(store)
+    recent.record("fk", "ok", 0.1)
+    recent.close()
+    assert len(minutes_since(store, 0)) == 2
+    clock.advance(2 * 86400)  # the first minute is 31 days old now
+    PortalHealth(clock=clock).attach(store)
+    assert [row.minute for row in minutes_since(store, 0)] == [minute_of(START + 29 * 86400)]
+    store.close()

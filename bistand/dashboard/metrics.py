@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 
 from bistand.bot.config import SYSTEMS
 from bistand.monitoring.config import AlertSettings
-from bistand.monitoring.health import HEALTH_BUCKETS, OUTCOMES, system_health
+from bistand.monitoring.health import HEALTH_BUCKETS, OUTCOMES, system_health, totals
 from bistand.monitoring.runners import counts as runner_counts
 from bistand.monitoring.runners import list_runners
 from bistand.queue.store import QueueStore
@@ -72,8 +72,8 @@ class FarmCollector(Collector):
             runners.add_metric([status], count)
         yield runners
         rule = self.alerts.rules.system_down
-        healths = system_health(store, self.systems, now, rule.window_minutes, rule.error_rate, rule.min_requests,
-                                since=0)
+        healths = system_health(store, self.systems, now, rule.window_minutes, rule.error_rate, rule.min_requests)
+        kept = totals(store)
         requests = CounterMetricFamily("bistand_portal_requests", "Requests to each system by outcome class",
                                        labels=["system", "outcome"])
         latency = HistogramMetricFamily("bistand_portal_request_seconds", "Seconds per request to each system",
@@ -83,15 +83,18 @@ class FarmCollector(Collector):
         failing = GaugeMetricFamily("bistand_portal_failing", "1 when the system is failing now (as the "
                                     "system_down alert judges it)", labels=["system"])
         for health in healths:
+            mine = [row for row in kept if row.system == health.system]
             for outcome in OUTCOMES:
-                requests.add_metric([health.system, outcome], health.per_outcome_total.get(outcome, 0))
-            counts = health.buckets_total or [0] * (len(HEALTH_BUCKETS) + 1)
+                requests.add_metric([health.system, outcome],
+                                    sum(row.requests for row in mine if row.outcome == outcome))
+            counts = [sum(column) for column in zip(*(row.buckets for row in mine), strict=True)] \
+                or [0] * (len(HEALTH_BUCKETS) + 1)
             running, points = 0, []
             for bound, count in zip(HEALTH_BUCKETS, counts, strict=False):
                 running += count
                 points.append((str(bound), running))
             points.append(("+Inf", sum(counts)))
-            latency.add_metric([health.system], points, sum_value=health.seconds_total)
+            latency.add_metric([health.system], points, sum_value=sum(row.seconds_total for row in mine))
             ratio.add_metric([health.system], health.error_rate_recent)
             failing.add_metric([health.system], 1 if health.status == "failing" else 0)
         yield from (requests, latency, ratio, failing)

@@ -31,6 +31,9 @@ OUTCOMES: tuple[PortalOutcome, ...] = ("ok", "http_error", "timeout", "login_fai
 OUTCOME_LABELS = {"ok": "Svarade", "http_error": "HTTP-fel eller nås inte", "timeout": "Tidsgräns",
                   "login_failed": "Inloggningen misslyckades", "page_changed": "Sidan gick inte att tolka"}
 _BUCKET_COLUMNS = [f"b{i}" for i in range(len(HEALTH_BUCKETS) + 1)]
+RETENTION_DAYS = 30
+"""Portal-health minutes are kept this long (the dashboard shows an hour, the alerts minutes; /metrics
+counts what is kept, so a counter drops when a month leaves: Prometheus reads that as a reset)."""
 
 
 def minute_of(timestamp: float) -> float:
@@ -75,11 +78,17 @@ class PortalHealth:
             self._tallies.setdefault(key, _Tally()).add(max(0.0, seconds))
             self._streaks.setdefault(system, _Streak()).add(outcome == "ok", now)
 
-    def attach(self, store: QueueStore | None) -> None:
-        """Write to `store` from now on (None: keep nothing, e.g. a replay without the queue)."""
+    def attach(self, store: QueueStore | None, retention_days: float = RETENTION_DAYS) -> None:
+        """Write to `store` from now on (None: keep nothing, e.g. a replay without the queue); minutes
+        older than `retention_days` are deleted then (once per run: one indexed DELETE)."""
         if store is None or self._store is not None:
             return
         self._store = store
+        try:
+            with store.transaction() as execute:
+                execute("DELETE FROM portal_health WHERE minute < ?", (store.now(execute) - retention_days * 86400,))
+        except Exception as exc:  # noqa: BLE001 - bookkeeping
+            LOG.warning("old portal health not deleted (%s)", type(exc).__name__)
         self._thread = threading.Thread(target=self._flush_every_minute, name="portal-health", daemon=True)
         self._thread.start()
 
@@ -303,3 +312,23 @@ def system_health(store: QueueStore, systems: tuple[str, ...], now: float | None
         result.append(health)
     return result
 
+
+
+class SystemTotals(BaseModel):
+    """Everything kept for one system and outcome class (what /metrics counts)."""
+
+    system: str
+    outcome: str
+    requests: int
+    seconds_total: float
+    buckets: list[int]
+
+
+def totals(store: QueueStore) -> list[SystemTotals]:
+    """Summed in the database: one row per system and class, whatever the number of minutes kept."""
+    sums = ", ".join(f"SUM({c})" for c in _BUCKET_COLUMNS)
+    with store.transaction() as execute:
+        rows = execute(f"SELECT system, outcome, SUM(requests), SUM(seconds_total), {sums} FROM portal_health "  # noqa: S608
+                       "GROUP BY system, outcome ORDER BY system, outcome").fetchall()
+    return [SystemTotals(system=r[0], outcome=r[1], requests=int(r[2]), seconds_total=float(r[3]),
+                         buckets=[int(v) for v in r[4:]]) for r in rows]
