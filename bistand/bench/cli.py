@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 from bistand.bench.floor import floor_settings, run_floor
-from bistand.bench.processes import Sampler, children_cpu, tree_cpu
+from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu, tree_cpu
 from bistand.bot.config import ROOT, SYSTEMS
 from bistand.runner.demo import _pick_base_port
 
@@ -117,7 +118,8 @@ def run_bot(world: Path, work: Path, browser: str, read: str) -> dict:
         process = subprocess.Popen([sys.executable, "-m", "bistand", "run"], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sampler = Sampler(process.pid).start()
-        output = process.communicate()[0]
+        output = "".join(mark_progress(process.stdout, sampler))
+        process.wait()
         seconds = time.perf_counter() - started
         sampler.stop()
         total_cpu = children_cpu() - cpu_before
@@ -133,6 +135,25 @@ def run_bot(world: Path, work: Path, browser: str, read: str) -> dict:
     browser_line = next((line for line in output.splitlines() if line.startswith("Browser:")), "Browser: ?")
     return {"summary": summary, "seconds": seconds, "cpu_total": total_cpu, "sampler": sampler,
             "sims_cpu": sims_cpu, "outcomes": outcomes, "browser": browser_line.removeprefix("Browser: ")}
+
+
+PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] ")
+"""The consumer's progress line: `[done/total] ANS-... DONE ...`."""
+
+
+def mark_progress(lines, sampler: Sampler):
+    """Passes the bot's output on; samples its memory when the first application is done, at half
+    of them and at the last (`start`, `middle`, `end`), so growth over the run shows."""
+    marked: set[str] = set()
+    for line in lines:
+        match = PROGRESS.match(line)
+        if match:
+            done, total = int(match.group(1)), int(match.group(2))
+            for label, due in (("start", done >= 1), ("middle", 2 * done >= total), ("end", done >= total)):
+                if due and label not in marked:
+                    marked.add(label)
+                    sampler.mark(label)
+        yield line
 
 
 def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
@@ -184,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "per_hour": round(apps / bot["seconds"] * 3600) if bot["seconds"] else 0,
         "total_run_s": round(bot["seconds"], 1),
         "peak_mib": round(bot["sampler"].peak_kib / 1024),
+        "peak_mib_by_kind": bot["sampler"].peak_mib_by_group(),
+        "pss_mib_at": {sample.label: sample.as_mib() for sample in bot["sampler"].marks},
         "cpu_s_per_app": {kind: round(value / max(apps, 1), 3)
                           for kind, value in sorted(by_kind.items(), key=lambda kv: -kv[1])},
         "cpu_s_per_app_total": round(cpu_total / max(apps, 1), 3),
@@ -209,7 +232,11 @@ def print_result(result: dict) -> None:
     print(f"machine:                {result['machine']['cores']} cores, load before {result['machine']['load_before']}")
     print(f"per application:        median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s")
     print(f"throughput:             {result['per_hour']} applications per hour (run {result['total_run_s']} s)")
-    print(f"peak memory (PSS tree): {result['peak_mib']} MiB")
+    print(f"peak memory (PSS tree): {result['peak_mib']} MiB; each kind's own peak: "
+          + ", ".join(f"{kind} {mib}" for kind, mib in result["peak_mib_by_kind"].items()))
+    for label, sample in result["pss_mib_at"].items():
+        kinds = ", ".join(f"{kind} {sample[kind]}" for kind in MEMORY_GROUPS if kind in sample)
+        print(f"  PSS at the {label:<6} {sample['total']:5d} MiB ({kinds}) after {sample['seconds']} s")
     print(f"bot CPU per application: {result['cpu_s_per_app_total']:.2f} s")
     for kind, value in result["cpu_s_per_app"].items():
         print(f"  {kind:<34} {value:6.3f} s")

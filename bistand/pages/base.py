@@ -360,6 +360,15 @@ class PortalPage:
         """Requests tried again after a transient failure: reads, and writes checked first (the run's
         figures show them per system)."""
 
+    def rebind(self, context: BrowserContext, logged_in: bool = True) -> None:
+        """Use a fresh browser context from now on (bistand.bot.context `recycle_contexts`): the old
+        one was closed with its tabs, its login state (cookies) carried over unless `logged_in` is
+        False. Only between items, when none of this system's tabs is in use; the counters stay."""
+        self.context = context
+        self._idle = []
+        self._slots = asyncio.Semaphore(self.pool_size)
+        self._logged_in = self._logged_in and logged_in
+
     def count_retry(self, _state: RetryCallState) -> None:
         self.retried_requests += 1
 
