@@ -114,3 +114,45 @@ def test_renewed_contexts_and_rotated_runs_keep_the_logins_and_the_outcomes(tmp_
     assert len(summary["logins"]) == 8 and all(count <= 1 for count in summary["logins"].values())
     for part in summary["parts"][1:]:
         assert set(json.loads((run_dir / part / "run-summary.json").read_text())["logins"].values()) == {0}
+
+
+# -- tabs and the report page are renewed as they go -------------------------------------------
+
+
+@pytest.mark.browser
+def test_a_pooled_tab_is_closed_after_its_uses_and_a_fresh_one_opened(browser_session):
+    from bistand.pages.base import TAB_USES, Credentials, PortalPage
+
+    async def uses() -> tuple[bool, bool, bool]:
+        context = await browser_session.context("tab-uses")
+        portal = PortalPage(context, "http://127.0.0.1:9", Credentials(username="u", password="p"))
+        first = await portal.new_page()
+        await portal.release(first)
+        for _ in range(TAB_USES - 2):
+            again = await portal.new_page()
+            assert again is first  # reused while it has uses left
+            await portal.release(again)
+        last = await portal.new_page()
+        await portal.release(last)
+        fresh = await portal.new_page()
+        await portal.release(fresh)
+        await browser_session.reset_context("tab-uses")
+        return last is first, first.is_closed(), fresh is not first
+
+    assert browser_session.run(uses()) == (True, True, True)
+
+
+@pytest.mark.browser
+def test_the_report_page_is_renewed_after_its_prints(browser_session):
+    from bistand.report import pdf
+
+    async def prints() -> tuple[int, bool]:
+        pages = []
+        for _ in range(pdf.PRINTS_PER_PAGE + 1):
+            data = await pdf._print(browser_session, "<html><body><h1>Rapport</h1></body></html>")
+            assert data.startswith(b"%PDF")
+            context = browser_session.contexts[pdf.REPORT_CONTEXT]
+            pages.extend(page for page in context.pages if page not in pages)
+        return len(pages), pages[0].is_closed()
+
+    assert browser_session.run(prints()) == (2, True)
