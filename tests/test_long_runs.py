@@ -17,6 +17,7 @@ import pytest
 from bistand.bot.recycle import MIN_ITEMS_BETWEEN_MEMORY_RECYCLES, RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.queue.cli import part_limit
+from simulators.common.accounts import accounts
 from tests.bot_harness import bot_env, export, load_world, run_bot
 from tests.simulator_process import Simulators, free_base_port
 
@@ -125,7 +126,8 @@ def test_a_pooled_tab_is_closed_after_its_uses_and_a_fresh_one_opened(browser_se
 
     async def uses() -> tuple[bool, bool, bool]:
         context = await browser_session.context("tab-uses")
-        portal = PortalPage(context, "http://127.0.0.1:9", Credentials(username="u", password="p"))
+        login = Credentials(username="robot", password=accounts("fk")["robot"])
+        portal = PortalPage(context, "http://127.0.0.1:9", login)
         first = await portal.new_page()
         await portal.release(first)
         for _ in range(TAB_USES - 2):
@@ -156,3 +158,19 @@ def test_the_report_page_is_renewed_after_its_prints(browser_session):
         return len(pages), pages[0].is_closed()
 
     assert browser_session.run(prints()) == (2, True)
+
+
+def test_a_batch_run_goes_on_in_a_new_part_only_after_a_full_part_and_while_items_are_due(tmp_path):
+    from bistand.queue.cli import another_part_due, queue_for
+
+    env = {"BISTAND_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}"}
+    assert not another_part_due(500, 500, "", False, True, env)  # the queue is empty
+    store = queue_for(env)
+    store.add("ANS-2026-000001", {"application_id": "ANS-2026-000001"})
+    store.close()
+    assert another_part_due(500, 500, "", False, True, env)
+    assert not another_part_due(500, 499, "", False, True, env)  # it ran out of items
+    assert not another_part_due(500, 500, "3 system errors in a row", False, True, env)
+    assert not another_part_due(500, 500, "", True, True, env)  # SIGTERM
+    assert not another_part_due(0, 20, "", False, True, env)  # no rotation
+    assert another_part_due(500, 500, "", False, False, {})  # polling: new items may come
