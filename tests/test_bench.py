@@ -8,9 +8,9 @@ import json
 import pytest
 
 from bistand.bench.cli import main as bench_main
-from bistand.bench.cli import percentile
+from bistand.bench.cli import mark_progress, percentile
 from bistand.bench.floor import floor_settings, run_floor
-from bistand.bench.processes import Sampler, kind_of
+from bistand.bench.processes import MEMORY_GROUPS, Sampler, kind_of, memory_group
 from tests.simulator_process import Simulators, free_base_port
 
 
@@ -72,3 +72,34 @@ def test_a_period_without_norm_table_is_an_outcome_beside_the_others_and_the_res
                 for app_id, e in world["expected"].items()}
     assert result["outcomes"] == expected and result["floor_outcomes_equal"]
     assert result["floor_not_finished"] == {bad: "NORM_TABLE_MISSING"}
+
+
+def test_memory_is_grouped_into_the_kinds_the_benchmark_reports():
+    assert memory_group("headless-shell renderer") == "renderer"
+    assert memory_group("headless-shell browser") == "browser" and memory_group("chromium zygote") == "browser"
+    assert memory_group("playwright driver (node)") == "driver (node)"
+    assert memory_group("robot framework (python)") == "robot framework"
+    assert memory_group("runner (python)") == "runner"
+
+
+def test_the_memory_is_sampled_at_the_first_the_middle_and_the_last_application():
+    class Marks:
+        def __init__(self):
+            self.labels: list[str] = []
+
+        def mark(self, label):
+            self.labels.append(label)
+
+    marks = Marks()
+    lines = ["Browser: x\n"] + [f"[{n}/5] ANS-{n} DONE        elapsed 1 s\n" for n in range(1, 6)]
+    assert list(mark_progress(lines, marks)) == lines
+    assert marks.labels == ["start", "middle", "end"]
+
+
+def test_a_sample_of_this_process_tree_has_its_memory_by_kind():
+    import os
+
+    sampler = Sampler(pid=os.getpid())
+    sample = sampler.mark("start")
+    assert sample.total_kib > 0 and set(sample.by_group) <= set(MEMORY_GROUPS)
+    assert sampler.peak_kib >= sample.total_kib and sampler.marks == [sample]

@@ -16,6 +16,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 from bistand.bench.floor import floor_settings, run_floor
-from bistand.bench.processes import Sampler, children_cpu, tree_cpu
+from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu, tree_cpu
 from bistand.bot.config import ROOT, SYSTEMS
 from bistand.runner.cli import EXIT_OK, EXIT_PARKED, EXIT_SYSTEM_FAILURES
 from bistand.runner.demo import _pick_base_port
@@ -125,7 +126,8 @@ def run_bot(world: Path, work: Path, browser: str, read: str) -> dict:
         process = subprocess.Popen([sys.executable, "-m", "bistand", "run"], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sampler = Sampler(process.pid).start()
-        output = process.communicate()[0]
+        output = "".join(mark_progress(process.stdout, sampler))
+        process.wait()
         seconds = time.perf_counter() - started
         sampler.stop()
         total_cpu = children_cpu() - cpu_before
@@ -161,6 +163,25 @@ def item_outcomes(items: list[dict]) -> tuple[list[dict], list[dict]]:
     return measured, others
 
 
+PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] ")
+"""The consumer's progress line: `[done/total] ANS-... DONE ...`."""
+
+
+def mark_progress(lines, sampler: Sampler):
+    """Passes the bot's output on; samples its memory when the first application is done, at half
+    of them and at the last (`start`, `middle`, `end`), so growth over the run shows."""
+    marked: set[str] = set()
+    for line in lines:
+        match = PROGRESS.match(line)
+        if match:
+            done, total = int(match.group(1)), int(match.group(2))
+            for label, due in (("start", done >= 1), ("middle", 2 * done >= total), ("end", done >= total)):
+                if due and label not in marked:
+                    marked.add(label)
+                    sampler.mark(label)
+        yield line
+
+
 def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
     sims = Simulators(world, work / "floor-sims")
     try:
@@ -170,6 +191,21 @@ def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
         return floor, sims.cpu() - sims_cpu_before
     finally:
         sims.stop()
+
+
+def floor_figures(floor, sims_cpu: float, median: float, outcomes: dict) -> dict:
+    """The floor's figures, None each when the floor could not be measured."""
+    if floor is None:
+        return dict.fromkeys(("floor_median_s", "floor_cpu_s_per_app", "floor_simulators_cpu_s_per_app",
+                              "ratio_to_floor", "floor_outcomes_equal"))
+    runs = max(len(floor.seconds), 1)
+    return {
+        "floor_median_s": round(floor.median_s, 4),
+        "floor_cpu_s_per_app": round(floor.cpu_seconds / runs, 4),
+        "floor_simulators_cpu_s_per_app": round(sims_cpu / runs, 4),
+        "ratio_to_floor": round(median / floor.median_s, 1) if floor.median_s else None,
+        "floor_outcomes_equal": floor.outcomes == outcomes,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bistand-bench-"))
     load_before = os.getloadavg()[0]
     bot = run_bot(world, work, args.browser, args.read)
-    floor, floor_sims_cpu = run_floor_on_fresh_world(world, work)
+    try:
+        floor, floor_sims_cpu = run_floor_on_fresh_world(world, work)
+    except Exception as exc:  # noqa: BLE001 - the bot's own figures stand without the floor
+        print(f"floor not measured: {type(exc).__name__}: {exc}"[:300], flush=True)
+        floor, floor_sims_cpu = None, 0.0
 
     items, not_measured = item_outcomes(bot["summary"]["per_item"])
     apps = len(items)
@@ -212,17 +252,15 @@ def main(argv: list[str] | None = None) -> int:
         "per_hour": round(apps / bot["seconds"] * 3600) if bot["seconds"] else 0,
         "total_run_s": round(bot["seconds"], 1),
         "peak_mib": round(bot["sampler"].peak_kib / 1024),
+        "peak_mib_by_kind": bot["sampler"].peak_mib_by_group(),
+        "pss_mib_at": {sample.label: sample.as_mib() for sample in bot["sampler"].marks},
         "cpu_s_per_app": {kind: round(value / max(apps, 1), 3)
                           for kind, value in sorted(by_kind.items(), key=lambda kv: -kv[1])},
         "cpu_s_per_app_total": round(cpu_total / max(apps, 1), 3),
         "simulators_cpu_s_per_app": round(bot["sims_cpu"] / max(apps, 1), 3),
-        "floor_median_s": round(floor.median_s, 4),
-        "floor_cpu_s_per_app": round(floor.cpu_seconds / max(len(floor.seconds), 1), 4),
-        "floor_simulators_cpu_s_per_app": round(floor_sims_cpu / max(len(floor.seconds), 1), 4),
-        "ratio_to_floor": round(median / floor.median_s, 1) if floor.median_s else None,
         "outcomes": bot["outcomes"],
-        "floor_outcomes_equal": floor.outcomes == bot["outcomes"],
-        "floor_not_finished": dict(sorted(floor.failed.items())),
+        **floor_figures(floor, floor_sims_cpu, median, bot["outcomes"]),
+        "floor_not_finished": dict(sorted(floor.failed.items())) if floor is not None else None,
     }
     print_result(result)
     if args.json:
@@ -242,14 +280,19 @@ def print_result(result: dict) -> None:
     print(f"machine:                {result['machine']['cores']} cores, load before {result['machine']['load_before']}")
     print(f"per application:        median {result['median_s']:.2f} s, p95 {result['p95_s']:.2f} s")
     print(f"throughput:             {result['per_hour']} applications per hour (run {result['total_run_s']} s)")
-    print(f"peak memory (PSS tree): {result['peak_mib']} MiB")
+    print(f"peak memory (PSS tree): {result['peak_mib']} MiB; each kind's own peak: "
+          + ", ".join(f"{kind} {mib}" for kind, mib in result["peak_mib_by_kind"].items()))
+    for label, sample in result["pss_mib_at"].items():
+        kinds = ", ".join(f"{kind} {sample[kind]}" for kind in MEMORY_GROUPS if kind in sample)
+        print(f"  PSS at the {label:<6} {sample['total']:5d} MiB ({kinds}) after {sample['seconds']} s")
     print(f"bot CPU per application: {result['cpu_s_per_app_total']:.2f} s")
     for kind, value in result["cpu_s_per_app"].items():
         print(f"  {kind:<34} {value:6.3f} s")
-    print(f"simulators CPU per app: {result['simulators_cpu_s_per_app']:.3f} s (floor run: "
-          f"{result['floor_simulators_cpu_s_per_app']:.3f} s)")
-    print(f"floor (httpx):          median {result['floor_median_s']:.3f} s, client CPU "
-          f"{result['floor_cpu_s_per_app']:.3f} s per application")
+    print(f"simulators CPU per app: {result['simulators_cpu_s_per_app']:.3f} s")
+    if result["floor_median_s"] is not None:
+        print(f"floor (httpx):          median {result['floor_median_s']:.3f} s, client CPU "
+              f"{result['floor_cpu_s_per_app']:.3f} s per application, simulators' CPU "
+              f"{result['floor_simulators_cpu_s_per_app']:.3f} s")
     print(f"ratio to floor:         {result['ratio_to_floor']} x")
     print(f"outcomes:               {len(result['outcomes'])} written; floor's outcomes equal: "
           f"{result['floor_outcomes_equal']}; floor could not finish: "

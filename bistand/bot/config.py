@@ -55,6 +55,16 @@ class Settings(BaseModel):
     """Applications one runner works on at a time: while the suite finishes one, the next ones are
     already being read, assessed and written (bistand.bot.prepare). 1: one at a time."""
 
+    recycle_contexts_items: int = Field(25, ge=0)
+    """A long run renews its browser contexts (logins kept) after this many items (0: never), and
+    when the browser's memory passes `recycle_contexts_mib` (bistand.bot.recycle)."""
+    recycle_contexts_mib: int = Field(0, ge=0)
+    """PSS in MiB of the Robot Framework process, the Playwright driver and Chromium together above
+    which the contexts are renewed between items (0: no limit)."""
+    rotate_run_items: int = Field(500, ge=0)
+    """A batch run (`run`, `work`) starts a new Robot Framework run, its log a part of the same run
+    folder, after this many items (0: one Robot Framework run for everything)."""
+
     records_retention_days: int = Field(1825, ge=1)
     """How long decision records (and their reports) are kept: `python -m bistand records purge`
     removes older ones (docs/records.md; five years, as socialtjänstlagen's gallring of case files)."""
@@ -108,6 +118,9 @@ _ENV = {
     "casemgmt_client": "BISTAND_CASEMGMT_CLIENT",
     "in_flight": "BISTAND_IN_FLIGHT",
     "records_retention_days": "BISTAND_RECORDS_RETENTION_DAYS",
+    "recycle_contexts_items": "BISTAND_RECYCLE_ITEMS",
+    "recycle_contexts_mib": "BISTAND_RECYCLE_MIB",
+    "rotate_run_items": "BISTAND_ROTATE_ITEMS",
 }
 
 

@@ -42,6 +42,41 @@ class RunSummary(BaseModel):
     stopped_reason: str = ""
     retried_requests: dict[str, int] = {}
     """System → requests tried again after a transient failure (timeout, 502/503/504) this run."""
+    logins: dict[str, int] = {}
+    """System → times the bot filled its login form this run (a kept login state needs none)."""
+    context_renewals: int = 0
+    """Times the browser contexts were renewed between items, logins kept (bistand.bot.recycle)."""
+    parts: list[str] = []
+    """A long batch run's Robot Framework runs, in order: each one's folder relative to the run
+    folder ('.' is the run folder itself); empty for a run of one part."""
+
+    @classmethod
+    def read(cls, path: Path) -> RunSummary:
+        """A run-summary.json as written by `write`."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(mode=data["mode"], started_at=data["started_at"], finished_at=data.get("finished_at"),
+                   items=[ItemResult(**item) for item in data.get("per_item", [])],
+                   stopped_reason=data.get("stopped_reason", ""), retried_requests=data.get("retried_requests", {}),
+                   logins=data.get("logins", {}), context_renewals=data.get("context_renewals", 0),
+                   parts=data.get("parts", []))
+
+    @classmethod
+    def combined(cls, parts: dict[str, RunSummary]) -> RunSummary:
+        """One summary for a batch run worked in several Robot Framework runs (folder → its summary,
+        in order): every item, the counts added up, the last part's stop reason."""
+        summaries = list(parts.values())
+
+        def added(name: str) -> dict[str, int]:
+            total: Counter[str] = Counter()
+            for summary in summaries:
+                total.update(getattr(summary, name))
+            return dict(sorted(total.items()))
+
+        return cls(mode=summaries[0].mode, started_at=summaries[0].started_at, finished_at=summaries[-1].finished_at,
+                   items=[item for summary in summaries for item in summary.items],
+                   stopped_reason=next((s.stopped_reason for s in reversed(summaries) if s.stopped_reason), ""),
+                   retried_requests=added("retried_requests"), logins=added("logins"),
+                   context_renewals=sum(s.context_renewals for s in summaries), parts=list(parts))
 
     def add(self, result: ItemResult) -> None:
         self.items.append(result)
@@ -82,6 +117,9 @@ class RunSummary(BaseModel):
             "p95_seconds": round(self.percentile(0.95), 3),
             "stopped_reason": self.stopped_reason,
             "retried_requests": self.retried_requests,
+            "logins": self.logins,
+            "context_renewals": self.context_renewals,
+            "parts": self.parts,
             "failures": [
                 {"application_id": i.application_id, "type": i.outcome, "code": i.code, "message": i.message}
                 for i in self.items if i.outcome != "DONE"
@@ -102,6 +140,9 @@ class RunSummary(BaseModel):
             f"  requests retried: {sum(self.retried_requests.values())}"
             + "".join(f", {system} {count}" for system, count in self.retried_requests.items() if count),
         ]
+        if self.parts:
+            lines.append(f"  Robot Framework runs: {len(self.parts)} ({', '.join(self.parts)}), "
+                         f"browser contexts renewed {self.context_renewals} times")
         for item in self.items:
             if item.outcome != "DONE":
                 lines.append(f"  FAILED {item.outcome} {item.application_id} {item.code}")

@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import re
+import weakref
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from playwright.async_api import Error as PlaywrightError
 from bistand.bot.context import RunContext
 from bistand.core.personnummer import mask_personnummer_in_text
 
-_started: set[int] = set()
+_started: weakref.WeakSet = weakref.WeakSet()
+"""Contexts whose tracing has started (weakly held: a recycled context is closed and dropped)."""
 _active = False
 
 
@@ -58,9 +60,9 @@ async def start_item_chunks(ctx: RunContext) -> None:
     for context in _contexts(ctx).values():
         tracing = context.tracing
         with contextlib.suppress(PlaywrightError):
-            if id(context) not in _started:
+            if context not in _started:
                 await tracing.start(snapshots=mode() == "full", screenshots=False, sources=False)
-                _started.add(id(context))
+                _started.add(context)
             else:
                 await tracing.start_chunk()
     _active = True

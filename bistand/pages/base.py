@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urljoin
+from weakref import WeakKeyDictionary
 
 import lxml.html
 import pyotp
@@ -269,6 +270,12 @@ def parse_search_form(html: str, url: str, label: str, system: str) -> SearchFor
     raise page_changed(system, f"no search field labelled {label!r}")
 
 
+TAB_USES = 20
+"""A pooled tab is closed after this many uses and a fresh one opened. Chromium's renderer keeps
+what each navigation of a tab built (about 0.6 MiB per page and form post, measured in README,
+Performance) and the Playwright driver and client keep each request of a page until the page
+closes; a new tab costs a few milliseconds."""
+
 TRANSIENT_HTTP = frozenset({502, 503, 504})
 """Answers a gateway or an overloaded server gives now and then; the same request may well pass."""
 
@@ -392,6 +399,8 @@ class PortalPage:
         """True once logged in, or when the context was created from a kept login state."""
         self.logins = 0
         self._idle: list[Page] = []
+        self._uses: WeakKeyDictionary[Page, int] = WeakKeyDictionary()
+        """How often each pooled tab has been taken (bistand.pages.base TAB_USES)."""
         self._slots = asyncio.Semaphore(self.pool_size)
         """Successful logins so far: concurrent callers who saw the same count share one login."""
         self.failure_screenshots: list[bytes] = []
@@ -415,6 +424,15 @@ class PortalPage:
                 self.health.record(self.system, outcome, time.perf_counter() - started)
             raise
         self.health.record(self.system, "ok", time.perf_counter() - started)
+
+    def rebind(self, context: BrowserContext, logged_in: bool = True) -> None:
+        """Use a fresh browser context from now on (bistand.bot.context `recycle_contexts`): the old
+        one was closed with its tabs, its login state (cookies) carried over unless `logged_in` is
+        False. Only between items, when none of this system's tabs is in use; the counters stay."""
+        self.context = context
+        self._idle = []
+        self._slots = asyncio.Semaphore(self.pool_size)
+        self._logged_in = self._logged_in and logged_in
 
     def count_retry(self, _state: RetryCallState) -> None:
         self.retried_requests += 1
@@ -443,9 +461,15 @@ class PortalPage:
             raise
 
     async def release(self, page: Page) -> None:
-        """Give a tab back to the pool."""
+        """Give a tab back to the pool; one that has served `TAB_USES` times is closed instead."""
         try:
-            if not page.is_closed():
+            uses = self._uses.get(page, 0) + 1
+            if page.is_closed():
+                pass
+            elif uses >= TAB_USES:
+                await page.close()  # its renderer memory, and what the driver keeps per page, go with it
+            else:
+                self._uses[page] = uses
                 self._idle.append(page)
         finally:
             self._slots.release()

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,7 +100,12 @@ def failure_reason(output_xml: Path) -> str:
 
 
 def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> int:
-    """One runner on the queue; the verdict comes from this run's summary."""
+    """One runner on the queue; the verdict comes from this run's summary.
+
+    A long run is worked in several Robot Framework runs of at most `rotate_run_items` items each
+    (resources/config.yaml), so no Robot Framework process, output.xml or log.html grows with the
+    batch: the first writes its log in the run folder, the next ones in part-2/, part-3/, ... of
+    the same folder, and the run folder's run-summary.json covers them all."""
     from bistand.runner.cli import robot
 
     settings = load_settings(environ=env)
@@ -112,14 +118,56 @@ def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> i
         empty.finished_at = empty.started_at
         empty.write(run_dir)
         return verdict_of(run_dir)
-    env = {**queue_env(env, "consumer", until_empty), "BISTAND_RUN_DIR": str(run_dir),
-           "BISTAND_TOTAL_ITEMS": str(min(due + in_progress, items) if items else due + in_progress)}
-    code = robot("consumer", run_dir, env, {"ITEMS_LIMIT": str(items)})
+    total = min(due + in_progress, items) if items else due + in_progress
+    stopping = threading.Event()
+    parts: dict[str, RunSummary] = {}
+    done = 0
+    while True:
+        part_dir = run_dir if not parts else run_dir / f"part-{len(parts) + 1}"
+        limit = part_limit(settings.rotate_run_items, items, done)
+        part_env = {**queue_env(env, "consumer", until_empty), "BISTAND_RUN_DIR": str(part_dir),
+                    "BISTAND_TOTAL_ITEMS": str(total), "BISTAND_ITEMS_BEFORE": str(done)}
+        code = robot("consumer", part_dir, part_env, {"ITEMS_LIMIT": str(limit)}, stopping=stopping)
+        summary_path = part_dir / "run-summary.json"
+        if not summary_path.exists():
+            break  # the part ended without a summary: its log says why
+        summary = RunSummary.read(summary_path)
+        parts[os.path.relpath(part_dir, run_dir)] = summary
+        done += len(summary.items)
+        if items and done >= items:
+            break
+        if not another_part_due(limit, len(summary.items), summary.stopped_reason, stopping.is_set(),
+                                until_empty, env):
+            break
+    if len(parts) > 1:
+        RunSummary.combined(parts).write(run_dir)
     verdict = verdict_of(run_dir)
     if code != 0 and verdict == EXIT_OK:
-        print(f"Consumer task failed (robot exit {code}): see {run_dir / 'log.html'}", flush=True)
+        print(f"Consumer task failed (robot exit {code}): see {part_dir / 'log.html'}", flush=True)
         return EXIT_SYSTEM_FAILURES
     return verdict
+
+
+def part_limit(rotate_items: int, items: int, done: int) -> int:
+    """Items for the next Robot Framework run of a batch run: the rotation's and what is left of
+    `--items` (0: no limit)."""
+    limits = [limit for limit in (rotate_items, items - done if items else 0) if limit > 0]
+    return min(limits) if limits else 0
+
+
+def another_part_due(limit: int, processed: int, stopped_reason: str, stopping: bool, until_empty: bool,
+                     env: dict[str, str]) -> bool:
+    """Whether a batch run goes on in a new Robot Framework run: the last one ended at its rotation
+    limit (not stopped, not out of items), and with `--until-empty` the queue still has items."""
+    if stopping or stopped_reason or not limit or processed < limit:
+        return False
+    if not until_empty:
+        return True
+    store = queue_for(env)
+    try:
+        return store.ready_count() + store.counts()["in_progress"] > 0
+    finally:
+        store.close()
 
 
 def verdict_of(run_dir: Path, quiet: bool = False) -> int:
@@ -153,7 +201,8 @@ def print_paths(env: dict[str, str], run_dir: Path) -> None:
     settings = load_settings(environ=env)
     print(f"Reports:     {settings.reports_dir}", flush=True)
     print(f"Records:     {settings.records_dir}  (python -m bistand records verify | explain --all)", flush=True)
-    logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html") if p.exists()]
+    logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html", *sorted(
+        run_dir.glob("part-*/log.html"), key=lambda p: int(p.parent.name.removeprefix("part-")))) if p.exists()]
     print(f"Logs:        {'  '.join(str(p) for p in logs)}", flush=True)
     print(f"Run summary: {run_dir / 'run-summary.json'}  {run_dir / 'run-summary.xlsx'}", flush=True)
 

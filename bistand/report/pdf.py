@@ -27,23 +27,31 @@ PDF_OPTIONS = {
 """`tagged`: Chromium writes the structure tree (headings, tables, lists) for screen readers
 (PDF/UA-style tagging); `outline`: bookmarks from the report's headings."""
 
+PRINTS_PER_PAGE = 20
+"""The report page is closed after this many PDFs and a new one opened: the Playwright driver keeps
+what each `set_content` and `pdf` of a page did until the page closes (README, Performance)."""
+
 _locks: WeakKeyDictionary[BrowserContext, asyncio.Lock] = WeakKeyDictionary()
+_prints: WeakKeyDictionary[Page, int] = WeakKeyDictionary()
 
 
-async def _report_page(session: BrowserSession) -> tuple[Page, asyncio.Lock]:
-    """The one page reports are printed on, created on first use (JavaScript off: nothing to run)."""
+async def _report_page(session: BrowserSession) -> tuple[BrowserContext, asyncio.Lock]:
+    """The context reports are printed in, created on first use (JavaScript off: nothing to run)."""
     context = await session.context(REPORT_CONTEXT, java_script_enabled=False)
-    lock = _locks.setdefault(context, asyncio.Lock())
-    page = next((p for p in context.pages if not p.is_closed()), None) or await context.new_page()
-    return page, lock
+    return context, _locks.setdefault(context, asyncio.Lock())
 
 
 async def _print(session: BrowserSession, html: str) -> bytes:
-    page, lock = await _report_page(session)
+    context, lock = await _report_page(session)
     async with lock:  # one page: reports printed from several threads must take turns
+        page = next((p for p in context.pages if not p.is_closed()), None) or await context.new_page()
         await page.set_content(html, wait_until="load")
         await page.emulate_media(media="print")
-        return await page.pdf(**PDF_OPTIONS)
+        data = await page.pdf(**PDF_OPTIONS)
+        _prints[page] = _prints.get(page, 0) + 1
+        if _prints[page] >= PRINTS_PER_PAGE:
+            await page.close()
+        return data
 
 
 async def write_pdf(html: str, out_path: Path, session: BrowserSession) -> Path:

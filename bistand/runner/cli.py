@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,7 +43,10 @@ def _configuration_refused(env: dict[str, str]) -> bool:
     return bool(problems)
 
 
-def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, str] | None = None) -> int:
+def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, str] | None = None,
+          stopping: threading.Event | None = None) -> int:
+    """One Robot Framework run of a task suite; a SIGTERM meanwhile is passed on to it (the suite
+    finishes its item, then ends) and sets `stopping`, so a caller starts no further run."""
     cmd = [
         sys.executable, "-m", "robot", "--outputdir", str(outdir), "--report", "NONE",
         "--console", "quiet", "--loglevel", "INFO", "--logtitle", f"bistand {suite}",
@@ -52,8 +56,13 @@ def robot(suite: str, outdir: Path, env: dict[str, str], variables: dict[str, st
         cmd += ["--variable", f"{name}:{value}"]
     cmd.append(str(ROOT / "tasks" / f"{suite}.robot"))
     process = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    def stop(*_args) -> None:
+        if stopping is not None:
+            stopping.set()
+        process.send_signal(signal.SIGTERM)
+
     try:  # a runner service stopped with SIGTERM: the suite finishes its item, then ends
-        previous = signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+        previous = signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread
         previous = None
     try:

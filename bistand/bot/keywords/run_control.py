@@ -17,6 +17,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import lease_check, work_from_payload
+from bistand.bot.recycle import RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
@@ -48,9 +49,17 @@ class RunControlKeywords:
         ctx.on_ahead_finished = self._take_ahead_while_waiting
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
+        self.done_before = int(os.environ.get("BISTAND_ITEMS_BEFORE", "0") or 0)
+        """Items the earlier Robot Framework runs of the same batch run finished (progress counts on)."""
         self.consecutive_system_errors = 0
         self.failing_system = ""
         self.task = ""
+        settings = ctx.settings
+        self.recycling = RecyclePolicy(every_items=settings.recycle_contexts_items,
+                                       limit_mib=settings.recycle_contexts_mib)
+        self.items_in_contexts = 0
+        """Items finished since the browser contexts were last renewed."""
+        self.recycles = 0
 
     @property
     def run_dir(self) -> Path:
@@ -99,6 +108,7 @@ class RunControlKeywords:
         self.items_limit = int(items_limit)
         payload = items.get_work_item_payload() or {}
         self.ctx.current_id = str(payload.get("application_id") or "")
+        self._recycle_contexts_if_due()  # between items: the one just taken has not started yet
         self._take_ahead(items.adapter, self.items_limit)
         name = str(payload.get("application_id") or f"Arbetsobjekt {self.items_started} utan ansökan")
         task = self._suite.tests.create(name=name, doc="Ett arbetsobjekt: status och kod i meddelandet.")
@@ -114,6 +124,8 @@ class RunControlKeywords:
         in_flight = self.ctx.settings.in_flight
         if in_flight <= 1 or not hasattr(adapter, "reserve_ahead"):
             return
+        if self._recycle_reason():
+            return  # the contexts are due for renewal: let what is in flight finish first
         room = min(in_flight - self.ctx.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
         if items_limit:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
@@ -124,6 +136,26 @@ class RunControlKeywords:
                 continue  # the suite fails it for its payload when it gets there
             self.ctx.start_ahead(work)
             logger.debug(f"{item_id} taken ahead")
+
+    def _recycle_reason(self) -> str:
+        """Why the browser contexts are due for renewal now ('' when they are not)."""
+        if not self.items_in_contexts or self.ctx.session is None:
+            return ""
+        pss = tree_pss_mib() if self.recycling.measures_memory else None
+        return self.recycling.reason(self.items_in_contexts, pss)
+
+    def _recycle_contexts_if_due(self) -> None:
+        """Renews the browser contexts between items, logins kept (bistand.bot.recycle), once none
+        of the applications taken ahead is still running; until then no more are taken ahead."""
+        reason = self._recycle_reason()
+        if not reason or self.ctx.busy():
+            return
+        started = time.perf_counter()
+        renewed = self.ctx.run(self.ctx.recycle_contexts(), timeout=120)
+        self.items_in_contexts = 0
+        self.recycles += 1
+        logger.info(f"Browser contexts renewed after {reason} ({len(renewed)} systems, logins kept, "
+                    f"{time.perf_counter() - started:.2f} s)")
 
     def _take_ahead_while_waiting(self) -> None:
         """Called (on the suite's thread) when an application prepared ahead has finished."""
@@ -224,6 +256,7 @@ class RunControlKeywords:
         if work is None or self.summary is None:
             return
         self.ctx.items.pop(work.application_id, None)  # done with: its bundle and report go
+        self.items_in_contexts += 1
         code = self.error_code_of(message) if outcome != "DONE" else ""
         if outcome == "APPLICATION" and self._queue_state() == "parked":
             outcome = "PARKED"
@@ -273,11 +306,12 @@ class RunControlKeywords:
         return getattr(adapter, "last_state", "")
 
     def _progress(self, application_id: str, outcome: str) -> None:
-        done = len(self.summary.items)
+        done = self.done_before + len(self.summary.items)
         elapsed = time.perf_counter() - self.ctx.started
         if self.total:
             left = max(self.total - done, 0)
-            eta = elapsed / done * left if done else 0
+            here = len(self.summary.items)  # this Robot Framework run's pace
+            eta = elapsed / here * left if here else 0
             logger.console(f"[{done}/{self.total}] {application_id} {outcome:<11} "
                            f"elapsed {elapsed:5.1f} s, about {eta:4.0f} s left")
         else:
@@ -292,6 +326,8 @@ class RunControlKeywords:
                 self.summary.finished_at = datetime.now(UTC)
                 self.summary.retried_requests = {system: page.retried_requests
                                                  for system, page in sorted(self.ctx.pages().items())}
+                self.summary.logins = {system: page.logins for system, page in sorted(self.ctx.pages().items())}
+                self.summary.context_renewals = self.recycles
                 json_path, xlsx_path = self.summary.write(self.run_dir)
                 for line in self.summary.console_lines():
                     logger.console(line)
