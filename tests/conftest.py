@@ -48,3 +48,18 @@ def browser_session():
     yield session
     session.close()
 
+
+
+@pytest.fixture(scope="module")
+def sync_chromium():
+    """Debian's Chromium driven by Playwright's sync API, one per test module (the dashboard's
+    browser tests click through its pages as a team lead does)."""
+    from playwright.sync_api import sync_playwright
+
+    from bistand.browser import choose_browser, launch_args
+
+    _kind, executable = choose_browser(headless=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(headless=True, executable_path=executable, args=launch_args())
+        yield chromium
+        chromium.close()

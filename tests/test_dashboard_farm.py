@@ -93,16 +93,8 @@ def dashboard(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from bistand.browser import choose_browser, launch_args
-
-    _kind, executable = choose_browser(headless=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(headless=True, executable_path=executable, args=launch_args())
-        yield chromium
-        chromium.close()
+def browser(sync_chromium):
+    return sync_chromium
 
 
 @pytest.fixture(scope="module")
