@@ -154,7 +154,7 @@ class RunControlKeywords:
         renewed = self.ctx.run(self.ctx.recycle_contexts(), timeout=120)
         self.items_in_contexts = 0
         self.recycles += 1
-        logger.info(f"Browser contexts renewed after {reason} ({len(renewed)} systems, logins kept, "
+        logger.info(f"Browser contexts renewed after {reason} ({len(renewed)} contexts, logins kept, "
                     f"{time.perf_counter() - started:.2f} s)")
 
     def _take_ahead_while_waiting(self) -> None:
