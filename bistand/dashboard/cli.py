@@ -91,7 +91,7 @@ def start_alert_evaluation(env: dict[str, str], alerts):
     the event that stops it. Several dashboards and runners may evaluate: one alert per incident."""
     import threading
 
-    from bistand.monitoring.runners import evaluator_for
+    from bistand.monitoring.presence import evaluator_for
     from bistand.queue.store import open_configured_queue
 
     stop = threading.Event()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from bistand.bot.config import ROOT, configuration_problems, load_settings
 from bistand.bot.secrets import use_demo_vault, vault_problem
-from bistand.monitoring.runners import RunnerPresence
+from bistand.monitoring.presence import RunnerPresence
 from bistand.queue import cli as queue_cli
 from bistand.runner.watch import add_watch_options, watch
 

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from bistand.bot.config import ROOT
-from bistand.monitoring.runners import RunnerPresence
+from bistand.monitoring.presence import RunnerPresence
 from bistand.queue import cli as queue_cli
 from bistand.runner.health_endpoint import HealthEndpoint
 
