@@ -230,11 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sampler = Sampler(args.pid, interval=args.every, keep_every=args.keep_every)
     sampler._started = time.monotonic()
-    while psutil.pid_exists(args.pid) and psutil.Process(args.pid).status() != psutil.STATUS_ZOMBIE:
+    try:
+        root = psutil.Process(args.pid)
+    except psutil.NoSuchProcess:
+        root = None
+    while root is not None and root.is_running() and root.status() != psutil.STATUS_ZOMBIE:
         sample = sampler.sample()
         if sampler.samples and sampler.samples[-1] is sample:
             print(json.dumps(sample.as_mib()), flush=True)
-        time.sleep(args.every)  # a sampling interval, not a wait for a condition
+        try:  # the next sample is due in `every` seconds, or none when the root ends first
+            root.wait(timeout=args.every)
+        except psutil.TimeoutExpired:
+            continue
+        except psutil.NoSuchProcess:
+            break
+        break
     result = {"peak_mib": round(sampler.peak_kib / 1024), "peak_mib_by_group": sampler.peak_mib_by_group(),
               "samples": [sample.as_mib() for sample in sampler.samples]}
     print(json.dumps({key: value for key, value in result.items() if key != "samples"}), flush=True)
