@@ -22,9 +22,10 @@ from tests.simulator_process import ROOT, Simulators, free_base_port
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 WORLD = ROOT / "devdata" / "worlds" / "example.json"
-IN_FLIGHT = "3"
-"""Both runs alike: with 0.5 s a request, applications wait on the network, not the CPU (README,
-Performance: the default one per two cores is for a quiet network)."""
+IN_FLIGHT = "6"
+"""Both runs alike: with 0.5 s a request, applications wait on the network, not the CPU, so a runner
+on a slow network is given more in flight (README, Performance, "Under faults": the default one per
+two cores is for a quiet network). At 3 the CI machine measured 3.5 times (70 s against 20 s)."""
 
 
 def timed_run(work: Path, faults: bool) -> tuple[float, dict, dict]:
@@ -57,4 +58,6 @@ def test_a_run_under_faults_on_every_system_gives_the_same_outcomes_in_at_most_t
     assert {i: (b["proposal"], b["amount"], b["findings"]) for i, b in faulty.items()} == {
         i: (e["proposal"], e["amount"], sorted(e["findings"])) for i, e in expected.items()}
     assert sum(summary["retried_requests"].values()) > len(expected)  # the faults did hit
+    print(f"under faults {faulty_seconds:.1f} s, without {clean_seconds:.1f} s: "
+          f"{faulty_seconds / clean_seconds:.2f} times")  # shown with -s, and in the failure below
     assert faulty_seconds <= 3 * clean_seconds, (faulty_seconds, clean_seconds)
