@@ -9,6 +9,7 @@ WORLD ?= devdata/worlds/demo.json
 MODE ?= support
 RUNNERS ?= 1
 QUEUE ?= sqlite
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint simulators chromium venv clean postgres xvfb
 
@@ -32,7 +33,7 @@ postgres:
 
 test: venv chromium xvfb
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: venv
 	$(PY) -m ruff check .
