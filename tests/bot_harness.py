@@ -195,3 +195,33 @@ def fault_figures(fault: str, data: dict, states: dict[str, str], outputs: dict[
     }
     print("FAULT FIGURES", json.dumps(figures, ensure_ascii=False))  # for docs/queue.md's table
     return figures
+
+
+def on_host(netns: str | None) -> list[str]:
+    """The command prefix that runs a process on another "host": inside network namespace `netns`."""
+    return ["ip", "netns", "exec", netns] if netns else []
+
+
+def host_env(sims: Simulators, work_dir: Path, mode: str = "support", **extra: str) -> dict[str, str]:
+    """`bot_env` for a runner on another host: the systems by the address they listen on (sims.urls),
+    not loopback; state, output and vault of its own under `work_dir`."""
+    env = bot_env(sims, work_dir, mode, **extra)
+    env.update({f"BISTAND_URL_{key.upper()}": url for key, url in sims.urls.items()})
+    return env
+
+
+def run_bot_on(netns: str | None, env: dict[str, str], *args: str, timeout: float = 600) -> BotRun:
+    """`python -m bistand ARGS` on another host (network namespace `netns`)."""
+    result = subprocess.run([*on_host(netns), sys.executable, "-m", "bistand", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    return BotRun(result.returncode, result.stdout, result.stderr)
+
+
+def start_runner_on(netns: str | None, env: dict[str, str], name: str, log: Path) -> subprocess.Popen:
+    """`python -m bistand work --until-empty` as runner `name` on another host (network namespace
+    `netns`), its output in `log`, in a process group of its own."""
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.Popen(
+            [*on_host(netns), sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
+            env={**env, "BISTAND_RUNNER_ID": name}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
