@@ -67,7 +67,9 @@ def test_two_runners_ride_out_a_postgresql_restart_while_both_hold_items(
         assert runner.returncode == 0, f"{name}:\n{outputs[name][-3000:]}"
     figures = fault_figures("PostgreSQL restarted while both runners hold items", data,
                             {i: item.state for i, item in items.items()}, outputs)
-    print(f"restart took {restart_seconds:.1f} s; held then: {held}; wall time {time.monotonic() - started:.0f} s")
+    claims = {application_id: items[application_id].claims for application_id in held.values()}
+    print(f"restart took {restart_seconds:.1f} s; held then (claims at the end): {claims}; "
+          f"wall time {time.monotonic() - started:.0f} s")
     assert set(held.values()) <= set(items)
     for name, application_id in held.items():  # the items held across the restart were finished
         assert items[application_id].state == "done", (name, application_id)
