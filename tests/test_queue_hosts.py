@@ -260,9 +260,9 @@ def test_a_runner_cut_off_in_the_middle_of_an_item_loses_it_to_the_other_and_goe
     assert lost_at is not None, outputs["a"][-3000:]  # A stopped the item and said so
     assert victim not in runner_lines(outputs["a"], "DONE") and victim in runner_lines(outputs["b"], "DONE")
     assert items[victim].state == "done" and items[victim].claims >= 2
-    after = outputs["a"][lost_at:]  # A went on to the end of its run (the others, if any were left, done)
-    assert "Run summary" in after, after[-3000:]
-    print(f"A finished {len(runner_lines(after, 'DONE'))} more items after it lost the lease")
+    # A went on to the end of its run (exit 0 above); whether any item was left for it depends on how
+    # far B got meanwhile.
+    print(f"A finished {len(runner_lines(outputs['a'][lost_at:], 'DONE'))} more items after it lost the lease")
     assert sorted(sum((runner_lines(o, "DONE") for o in outputs.values()), [])) == sorted(world["expected"])
     assert figures["left_behind"] == [] and not any(item.state == "in_progress" for item in items.values())
     assert {i: e["count"] for i, e in data["latest_decision_basis"].items()} == {i: 1 for i in world["expected"]}
