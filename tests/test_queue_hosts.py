@@ -58,7 +58,10 @@ SUBNET_LOCK = Path("/run/lock/bistand-test-netns.lock")
 
 
 def ip(*args: str) -> str:
-    result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    try:
+        result = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError as exc:
+        raise RuntimeError("the `ip` command is missing: apt-get install iproute2") from exc
     if result.returncode != 0:
         raise RuntimeError(f"ip {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
