@@ -139,3 +139,89 @@ def subset_world(world: dict, application_ids: list[str], out: Path) -> Path:
     small["expected"] = {k: v for k, v in world.get("expected", {}).items() if k in keep}
     out.write_text(json.dumps(small, ensure_ascii=False), encoding="utf-8")
     return out
+
+
+AUTOMATED_ONLY_BLOCKING = {"FIRST_APPLICATION", "NORM_UNVERIFIED"}
+"""Findings that send an application to a caseworker in automated mode only (RULES.md §5)."""
+
+
+def expected_bases(world: dict, mode: str = "support") -> dict[str, tuple[str, int, list[str]]]:
+    """Application id → (proposal, amount, findings) of the decision basis the world expects. The
+    world's `expected` is support mode's; automated mode hands the applications with a finding
+    that blocks only there to a caseworker (manual_review, same amount)."""
+    bases = {}
+    for application_id, outcome in world["expected"].items():
+        findings = sorted(outcome.get("findings", []))
+        proposal = outcome["proposal"]
+        if mode == "automated" and AUTOMATED_ONLY_BLOCKING & set(findings):
+            proposal = "manual_review"
+        bases[application_id] = (proposal, outcome["amount"], findings)
+    return bases
+
+
+def written_bases(data: dict) -> dict[str, tuple[str, int, list[str]]]:
+    """Application id → (proposal, amount, findings) of its latest decision basis in the export."""
+    return {i: (e["proposal"], e["amount"], sorted(e["findings"])) for i, e in data["latest_decision_basis"].items()}
+
+
+WRITES = ("decision_bases", "decisions", "payments", "applications")
+"""What the bot writes into the case-management system per application (the export's lists)."""
+
+
+def duplicate_writes(data: dict) -> dict[str, dict[str, int]]:
+    """Kind of write → application id → how many times it is there, for those there more than once."""
+    return {kind: {i: n for i, n in writes_per_application(data, kind).items() if n > 1} for kind in WRITES}
+
+
+def runner_lines(output: str, outcome: str) -> list[str]:
+    """Application ids a runner's console lists with `outcome` ("[n] ANS-… DONE …")."""
+    return [line.split()[1] for line in output.splitlines()
+            if line.startswith("[") and len(line.split()) > 2 and line.split()[2] == outcome]
+
+
+def fault_figures(fault: str, data: dict, states: dict[str, str], outputs: dict[str, str]) -> dict:
+    """What a fault did, for docs/queue.md's table: items each runner finished (DONE) and stopped
+    (LEASE_LOST), decision bases written, duplicate writes, items left behind (not done)."""
+    figures = {
+        "fault": fault,
+        "items": len(states),
+        "finished": {name: len(runner_lines(output, "DONE")) for name, output in outputs.items()},
+        "stopped_lease_lost": {name: len(runner_lines(output, "LEASE_LOST")) for name, output in outputs.items()},
+        "decision_bases": sum(len(case["decision_bases"]) for case in data["cases"]),
+        "decisions": sum(len(case["decisions"]) for case in data["cases"]),
+        "payments": sum(len(case["payments"]) for case in data["cases"]),
+        "duplicates": sum(n - 1 for kind in duplicate_writes(data).values() for n in kind.values()),
+        "left_behind": sorted(i for i, state in states.items() if state != "done"),
+    }
+    print("FAULT FIGURES", json.dumps(figures, ensure_ascii=False))  # for docs/queue.md's table
+    return figures
+
+
+def on_host(netns: str | None) -> list[str]:
+    """The command prefix that runs a process on another "host": inside network namespace `netns`."""
+    return ["ip", "netns", "exec", netns] if netns else []
+
+
+def host_env(sims: Simulators, work_dir: Path, mode: str = "support", **extra: str) -> dict[str, str]:
+    """`bot_env` for a runner on another host: the systems by the address they listen on (sims.urls),
+    not loopback; state, output and vault of its own under `work_dir`."""
+    env = bot_env(sims, work_dir, mode, **extra)
+    env.update({f"BISTAND_URL_{key.upper()}": url for key, url in sims.urls.items()})
+    return env
+
+
+def run_bot_on(netns: str | None, env: dict[str, str], *args: str, timeout: float = 600) -> BotRun:
+    """`python -m bistand ARGS` on another host (network namespace `netns`)."""
+    result = subprocess.run([*on_host(netns), sys.executable, "-m", "bistand", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=timeout)
+    return BotRun(result.returncode, result.stdout, result.stderr)
+
+
+def start_runner_on(netns: str | None, env: dict[str, str], name: str, log: Path) -> subprocess.Popen:
+    """`python -m bistand work --until-empty` as runner `name` on another host (network namespace
+    `netns`), its output in `log`, in a process group of its own."""
+    with log.open("w", encoding="utf-8") as out:
+        return subprocess.Popen(
+            [*on_host(netns), sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
+            env={**env, "BISTAND_RUNNER_ID": name}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.queue_fixtures import postgres_database, postgres_server_url, queue_url  # noqa: F401
+from tests.queue_fixtures import postgres_database, postgres_server_url, private_postgres, queue_url  # noqa: F401
 from tests.simulator_process import EXAMPLE_WORLD, Simulators, free_base_port
 
 

@@ -51,12 +51,16 @@ class Simulators:
     base_port: int
     faults: bool = False
     """Start with `--faults`: /_sim/faults answers (tests of retries)."""
+    host: str = "127.0.0.1"
+    """The address the systems listen on (and their URLs name)."""
+    launcher: tuple[str, ...] = ()
+    """A command the simulators run under, e.g. `("ip", "netns", "exec", NAME)` (another host)."""
     process: subprocess.Popen | None = None
     output: list[str] = field(default_factory=list)
 
     @property
     def urls(self) -> dict[str, str]:
-        return {s.key: f"http://127.0.0.1:{self.base_port + i}" for i, s in enumerate(SYSTEMS)}
+        return {s.key: f"http://{self.host}:{self.base_port + i}" for i, s in enumerate(SYSTEMS)}
 
     @property
     def frames_dir(self) -> Path:
@@ -64,8 +68,8 @@ class Simulators:
 
     def start(self, reset: bool = False, timeout: float = 60, env: dict | None = None) -> Simulators:
         cmd = [
-            sys.executable, "-m", "simulators", "--world", str(self.world),
-            "--state-dir", str(self.state_dir), "--base-port", str(self.base_port),
+            *self.launcher, sys.executable, "-m", "simulators", "--world", str(self.world),
+            "--state-dir", str(self.state_dir), "--base-port", str(self.base_port), "--host", self.host,
         ]
         if reset:
             cmd.append("--reset")

@@ -126,17 +126,6 @@ def test_citizens_are_answered_within_a_minute_and_a_killed_watcher_decides_each
         assert "förvaltningsrätten" not in text and "Det som saknas" not in text, path
 
 
-def restart_postgres() -> None:
-    """`pg_ctl restart -m fast` on the project's cluster (tools/postgres.sh): every connection drops."""
-    data = (ROOT / "state" / "pg" / "data").resolve()
-    pg_ctl = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))[-1]
-    command = [str(pg_ctl), "-D", str(data), "-l", str(data.parent / "server.log"), "-w", "-t", "60", "-m", "fast",
-               "restart"]
-    if os.geteuid() == 0:
-        command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-
-
 def set_fault(url: str, **body) -> None:
     httpx.post(f"{url}/_sim/faults", json=body, timeout=10).raise_for_status()
 
@@ -156,7 +145,10 @@ def wait_for_item(url: str, application_id: str, condition, timeout: float = 120
 
 
 def test_the_watcher_rides_out_a_portal_outage_and_a_postgresql_restart(
-        tmp_path, example_world_path, browser_session, postgres_database):
+        tmp_path, example_world_path, browser_session, private_postgres):
+    """On a PostgreSQL cluster of this test's own (`private_postgres`): the restart never touches
+    the shared cluster that other tests use at the same time."""
+    postgres_database = private_postgres.url
     world = load_world(example_world_path)
     applicants = standard_applicants(world)
     world_path = tmp_path / "world.json"
@@ -180,7 +172,7 @@ def test_the_watcher_rides_out_a_portal_outage_and_a_postgresql_restart(
             page, restart, submitted = await file_reapplication(contexts[1], url, applicants[1])
             await asyncio.to_thread(wait_for_item, postgres_database, restart,
                                     lambda item: item.state == "in_progress")
-            await asyncio.to_thread(restart_postgres)  # while the watcher holds the item
+            await asyncio.to_thread(private_postgres.restart)  # fast stop and start while the watcher holds the item
             answers[restart] = await wait_for_message(page, submitted, 120)
         finally:
             for context in contexts:
