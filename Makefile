@@ -32,6 +32,7 @@ postgres:
 	@bash tools/postgres.sh
 
 test: venv chromium xvfb
+	@bash tools/ensure-iproute.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
 

@@ -26,7 +26,15 @@ CLIENTS="${BISTAND_PG_CLIENTS:-}"
 DATA="$PG_ROOT/data"
 RUN="$PG_ROOT/run"
 
+# One call at a time per cluster (two test workers may start the shared one at once), and one
+# installation at a time on the machine (apt-get refuses a second one).
+mkdir -p "$PG_ROOT"
+exec 9>>"$PG_ROOT/.lock"
+flock 9
+
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
+exec 8>>/tmp/bistand-postgres-install.lock
+flock 8
 if [ -z "$(bindir)" ]; then
   if [ "$(id -u)" != "0" ]; then
     echo "PostgreSQL is not installed and this is not root: apt-get install postgresql" >&2
@@ -37,9 +45,13 @@ if [ -z "$(bindir)" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 BIN="$(bindir)"
-as_pg() { if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+flock -u 8
+# The locks' descriptors are closed for what runs as postgres: the server must not hold them.
+as_pg() { if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@" 8>&- 9>&-; else "$@" 8>&- 9>&-; fi; }
 # The server's own process (pg_ctl start/restart): inside the namespace when one is given.
-as_server() { if [ -n "$NETNS" ]; then ip netns exec "$NETNS" runuser -u postgres -- "$@"; else as_pg "$@"; fi; }
+as_server() {
+  if [ -n "$NETNS" ]; then ip netns exec "$NETNS" runuser -u postgres -- "$@" 8>&- 9>&-; else as_pg "$@"; fi
+}
 
 mkdir -p "$PG_ROOT"
 if [ "$(id -u)" = "0" ]; then
