@@ -1,7 +1,7 @@
 """Playwright traces for the tries that may end an item as a system (APPLICATION) failure.
 
 A trace costs: recording one on every try nearly doubled the seconds per application. So by
-default (`BISTAND_TRACE=retries`) the first try of an item runs untraced; after a system error
+default (setting `trace`, `BISTAND_TRACE=retries`) the first try of an item runs untraced; after a system error
 every further try is traced, and the trace of a failing try is saved next to the log. An item
 that ends FAILED/APPLICATION therefore always leaves the trace of its last try.
 `BISTAND_TRACE=always` traces every try, `full` also records DOM snapshots, `off` never traces.
@@ -38,13 +38,9 @@ _started: weakref.WeakSet = weakref.WeakSet()
 _active = False
 
 
-def mode() -> str:
-    return os.environ.get("BISTAND_TRACE", "retries")
-
-
-def wanted(attempt: int) -> bool:
-    """Should this try of an item be traced?"""
-    return {"off": False, "retries": attempt > 1}.get(mode(), True)
+def wanted(attempt: int, mode: str) -> bool:
+    """Should this try of an item be traced? `mode` is the setting `trace` (BISTAND_TRACE)."""
+    return {"off": False, "retries": attempt > 1}.get(mode, True)
 
 
 def _contexts(ctx: RunContext) -> dict[str, object]:
@@ -61,7 +57,7 @@ async def start_item_chunks(ctx: RunContext) -> None:
         tracing = context.tracing
         with contextlib.suppress(PlaywrightError):
             if context not in _started:
-                await tracing.start(snapshots=mode() == "full", screenshots=False, sources=False)
+                await tracing.start(snapshots=ctx.settings.trace == "full", screenshots=False, sources=False)
                 _started.add(context)
             else:
                 await tracing.start_chunk()

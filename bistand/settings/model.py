@@ -31,7 +31,6 @@ from tenacity import RetryCallState, wait_exponential_jitter
 
 from bistand.core.models import Mode
 from bistand.core.norm import DEFAULT_NORM_DIR
-from bistand.settings.sources import EnvironmentSource, yaml_source
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 """The checkout: resources/, devdata/ and the task suites are read from here."""
@@ -40,6 +39,8 @@ SYSTEMS = ("eservice", "fk", "af", "csn", "skv", "pm", "akassa", "casemgmt")
 DEFAULT_GUIDELINE = "Socialnämndens riktlinjer för ekonomiskt bistånd"
 DEV_VAULT = ROOT / "devdata" / "vault.json"
 FILE_SECRETS = "RPA.Robocorp.Vault.FileSecrets"
+DEFAULT_URLS = {system: f"http://127.0.0.1:{8400 + index}" for index, system in enumerate(SYSTEMS)}
+"""The simulators' default ports (python -m simulators)."""
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -318,8 +319,8 @@ class Settings(BaseSettings):
 
     mode: Mode = Field(Mode.SUPPORT, description="`support` (a proposal for the caseworker) or `automated`.")
     urls: dict[str, str] = Field(
-        {system: f"http://127.0.0.1:{8400 + index}" for index, system in enumerate(SYSTEMS)},
-        json_schema_extra={"env_keys": "BISTAND_URL_"}, description="Each system's address, e.g. `urls.fk`.")
+        DEFAULT_URLS, json_schema_extra={"env_keys": "BISTAND_URL_"}, description=(
+            "Each system's address, e.g. `urls.fk`; a system not named: the simulators' default port."))
     frames_dir: Path = Field(Path("state/demo/frames"), description=(
         "The file share with the `<case_number>.xlsx` reference frames (relative: to the working folder)."))
     norm_dir: Path = Field(DEFAULT_NORM_DIR, description=(
@@ -386,8 +387,10 @@ class Settings(BaseSettings):
                                    dotenv_settings: PydanticBaseSettingsSource,
                                    file_secret_settings: PydanticBaseSettingsSource,
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """`Settings()` alone: flags, then this process's environment, then resources/config.yaml."""
-        return init_settings, EnvironmentSource(settings_cls, os.environ), yaml_source(settings_cls, DEFAULT_YAML)
+        """`Settings(**values)` (and validating JSON) takes the values given and defaults for the rest: it
+        never reads the environment or the YAML file behind its caller's back. `bistand.settings.load`
+        gives the YAML file, the environment and the flags as sources, in that order."""
+        return (init_settings,)
 
     # -- resolved once, at load ------------------------------------------------------------------
 
@@ -407,6 +410,7 @@ class Settings(BaseSettings):
         unknown = sorted(set(self.urls) - set(SYSTEMS)) + sorted(set(self.read) - set(SYSTEMS))
         if unknown:
             raise ValueError(f"unknown system {unknown[0]!r}: one of {', '.join(SYSTEMS)}")
+        self.urls = DEFAULT_URLS | dict(self.urls)
         self.read = {system: self.read_default for system in SYSTEMS} | dict(self.read)
         if not self.queue.url:
             self.queue.url = f"sqlite:///{self.state_dir / 'queue.db'}"
@@ -468,6 +472,12 @@ class Settings(BaseSettings):
         return problems
 
     # -- one value for a child process -----------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every value is; which source set a value (pydantic's fields_set) is not part of it."""
+        return type(other) is type(self) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # mutable, like every pydantic model
 
     def to_json(self) -> str:
         """Every resolved value, secrets included (write it only to a file of mode 0600:
