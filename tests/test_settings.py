@@ -238,6 +238,16 @@ def test_a_flag_still_wins_over_the_parents_file(config: Path, tmp_path: Path) -
     assert load(environ={SETTINGS_VARIABLE: str(path)}, queue={"lease_seconds": 3}).queue.lease_seconds == 3
 
 
+def test_a_runner_hands_one_run_a_copy_with_its_own_values(config: Path) -> None:
+    settings = _resolved(config)
+    part = settings.updated(run={"dir": "/srv/run/part-2", "items_before": 500}, queue={"role": "consumer"})
+    assert part.run_dir == Path("/srv/run/part-2") and part.run.items_before == 500
+    assert part.queue.lease_seconds == settings.queue.lease_seconds and part.runner_id == "r1"
+    assert settings.run.dir == "", "the original is unchanged"
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        settings.updated(run={"items_before": -1})
+
+
 # -- loaded once ----------------------------------------------------------------------------------------
 
 

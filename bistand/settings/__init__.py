@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic._internal._utils import deep_update
 from pydantic_settings import InitSettingsSource
 
 from bistand.settings.model import (
@@ -37,7 +36,7 @@ from bistand.settings.model import (
     default_in_flight,
     default_runner_id,
 )
-from bistand.settings.sources import EnvironmentSource, yaml_source
+from bistand.settings.sources import EnvironmentSource, merged, yaml_source
 
 __all__ = [
     "DEFAULT_GUIDELINE", "DEFAULT_YAML", "DEV_VAULT", "EXIT_CONFIG", "FILE_SECRETS", "ROOT", "SETTINGS_VARIABLE",
@@ -98,7 +97,7 @@ def load(environ: Mapping[str, str] | None = None, yaml_path: Path | str | None 
     if env.get(SETTINGS_VARIABLE):
         parent = json.loads(Path(env[SETTINGS_VARIABLE]).read_text(encoding="utf-8"))
         try:
-            return Settings.model_validate(deep_update(parent, given))
+            return Settings.model_validate(merged(parent, given))
         except ValidationError as error:
             nowhere = EnvironmentSource(Settings, {})
             raise SettingsError([f"{_where(problem['loc'], given, nowhere, env[SETTINGS_VARIABLE])}: {problem['msg']}"

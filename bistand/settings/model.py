@@ -31,6 +31,7 @@ from tenacity import RetryCallState, wait_exponential_jitter
 
 from bistand.core.models import Mode
 from bistand.core.norm import DEFAULT_NORM_DIR
+from bistand.settings.sources import merged
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 """The checkout: resources/, devdata/ and the task suites are read from here."""
@@ -490,6 +491,13 @@ class Settings(BaseSettings):
     def from_json(cls, text: str) -> Settings:
         """The settings a parent process resolved; nothing is read from YAML or the environment."""
         return cls.model_validate_json(text)
+
+    def updated(self, **values: Any) -> Settings:
+        """A validated copy with some values changed, a section as a dict: what a runner hands one
+        Robot Framework run (`settings.updated(run={"dir": ..., "total_items": 12})`)."""
+        data = json.loads(self.to_json())
+        return type(self).model_validate(merged(data, {key: value for key, value in values.items()
+                                                             if value is not None}))
 
 
 def _reveal(model: BaseModel, data: dict[str, Any]) -> None:

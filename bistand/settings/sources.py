@@ -73,6 +73,15 @@ def variables(model: type[BaseModel], prefix: str = PREFIX, path: tuple[str, ...
                        keys_default=str(extra.get("env_keys_default") or ""))
 
 
+def merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, section by section (a later source changes only the keys it names)."""
+    result = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, Mapping) and isinstance(result.get(key), Mapping)
+        result[key] = merged(result[key], value) if both else value
+    return result
+
+
 def _put(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for key in path[:-1]:
         data = data.setdefault(key, {})
