@@ -15,9 +15,10 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
@@ -40,9 +41,35 @@ HEADLESS_SHELL_PATHS = ("/usr/lib/chromium/chromium-headless-shell", "/usr/bin/c
 BrowserKind = Literal["headless-shell", "chromium"]
 
 
-def chromium_executable() -> str | None:
+class BrowserOptions(Protocol):
+    """Which Chromium and with which switches: `Settings.browser` (bistand.settings) fits this; the
+    browser sits below the settings, so it names only what it reads."""
+
+    kind: str
+    chromium: str
+    headless_shell: str
+    process_per_site: bool
+    extra_args: Sequence[str]
+    ci: str
+
+
+@dataclass(frozen=True)
+class DefaultBrowserOptions:
+    """The options when a caller gives none (tools, tests): the settings' defaults."""
+
+    kind: str = "headless-shell"
+    chromium: str = ""
+    headless_shell: str = ""
+    process_per_site: bool = False
+    extra_args: Sequence[str] = field(default_factory=tuple)
+    ci: str = ""
+
+
+DEFAULT_OPTIONS = DefaultBrowserOptions()
+
+
+def chromium_executable(explicit: str = "") -> str | None:
     """The system's full Chromium when present (never download a browser at run time)."""
-    explicit = os.environ.get("BISTAND_CHROMIUM")
     if explicit:
         return explicit
     for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
@@ -51,26 +78,26 @@ def chromium_executable() -> str | None:
     return None  # fall back to a Playwright-installed Chromium
 
 
-def headless_shell_executable() -> str | None:
+def headless_shell_executable(explicit: str = "") -> str | None:
     """Debian's headless shell: the same engine without the windowing layer, about half the CPU
     per navigation and a quarter less memory (README, Performance)."""
-    explicit = os.environ.get("BISTAND_HEADLESS_SHELL")
     if explicit:
         return explicit
     return next((path for path in HEADLESS_SHELL_PATHS if Path(path).exists()), None)
 
 
-def choose_browser(headless: bool, wanted: str | None = None) -> tuple[BrowserKind, str | None]:
+def choose_browser(headless: bool, wanted: str | None = None,
+                   options: BrowserOptions = DEFAULT_OPTIONS) -> tuple[BrowserKind, str | None]:
     """(kind, executable): the headless shell for headless runs when installed, full Chromium for
-    headed runs, debugging (`BISTAND_BROWSER=chromium`) or when the shell is missing."""
-    wanted = wanted or os.environ.get("BISTAND_BROWSER") or "headless-shell"
+    headed runs, debugging (`browser.kind: chromium`, BISTAND_BROWSER) or when the shell is missing."""
+    wanted = wanted or options.kind or "headless-shell"
     if wanted not in ("headless-shell", "chromium"):
         raise ValueError(f"unknown browser {wanted!r}: headless-shell or chromium")
     if headless and wanted == "headless-shell":
-        shell = headless_shell_executable()
+        shell = headless_shell_executable(options.headless_shell)
         if shell is not None:
             return "headless-shell", shell
-    return "chromium", chromium_executable()
+    return "chromium", chromium_executable(options.chromium)
 
 
 # Playwright's own --disable-features list (a second --disable-features switch replaces the
@@ -103,12 +130,12 @@ LEAN_ARGS = [
 ]
 
 
-def launch_args() -> list[str]:
+def launch_args(options: BrowserOptions = DEFAULT_OPTIONS) -> list[str]:
     args = list(ROOT_ARGS) + LEAN_ARGS
-    if os.environ.get("BISTAND_PROCESS_PER_SITE", "0") == "1":
+    if options.process_per_site:
         args.append("--process-per-site")  # low-memory mode: one renderer per site, slower
-    args += os.environ.get("BISTAND_CHROMIUM_EXTRA_ARGS", "").split()
-    if hasattr(os, "geteuid") and os.geteuid() != 0 and not os.environ.get("CI"):
+    args += list(options.extra_args)
+    if hasattr(os, "geteuid") and os.geteuid() != 0 and not options.ci:
         args.remove("--no-sandbox")
     return args
 
@@ -125,9 +152,11 @@ async def block_decoration(context: BrowserContext) -> None:
 class BrowserSession:
     """Owns the loop thread, Playwright, the browser and one context per system."""
 
-    def __init__(self, headless: bool = True, default_timeout_ms: int = 15000, browser: str | None = None) -> None:
+    def __init__(self, headless: bool = True, default_timeout_ms: int = 15000, browser: str | None = None,
+                 options: BrowserOptions = DEFAULT_OPTIONS) -> None:
         self.headless = headless
-        self.kind, self.executable = choose_browser(headless, browser)
+        self.options = options
+        self.kind, self.executable = choose_browser(headless, browser, options)
         self.default_timeout_ms = default_timeout_ms
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="browser", daemon=True)
@@ -148,7 +177,7 @@ class BrowserSession:
     async def _start(self) -> None:
         self._playwright = await async_playwright().start()
         self._browser = await self._playwright.chromium.launch(
-            headless=self.headless, executable_path=self.executable, args=launch_args()
+            headless=self.headless, executable_path=self.executable, args=launch_args(self.options)
         )
 
     def describe(self) -> str:

@@ -18,6 +18,7 @@ from bistand.core.models import Proposal
 from bistand.desktop.client import DesktopCaseManagement
 from bistand.pages.base import Credentials
 from bistand.pages.casemgmt import DecisionBasisForm
+from bistand.settings import DesktopSettings
 from simulators.common.accounts import DEMO_PASSWORD, DEMO_USER, ROBOT_USER, accounts
 from tests.desktop_harness import x_display  # noqa: F401 - fixture
 from tests.simulator_process import Simulators, free_base_port
@@ -42,6 +43,7 @@ def driver(sims, x_display, tmp_path, monkeypatch):  # noqa: F811 - fixture
         made = DesktopCaseManagement(
             sims.urls["casemgmt"], Credentials(username=ROBOT_USER, password=accounts("casemgmt")[ROBOT_USER]),
             headless=False, timeout=10, failures_dir=tmp_path / "failures",
+            desktop=DesktopSettings(display=x_display.name),  # the test's display, as DISPLAY would give it
         ).start()
         created.append(made)
         return made

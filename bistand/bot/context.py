@@ -11,7 +11,6 @@ import concurrent.futures
 import contextlib
 import importlib
 import inspect
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,7 +101,8 @@ class RunContext:
     def browser(self) -> BrowserSession:
         if self.session is None:
             self.session = BrowserSession(
-                headless=self.settings.headless, default_timeout_ms=self.settings.page_timeout_ms
+                headless=self.settings.headless, default_timeout_ms=self.settings.page_timeout_ms,
+                options=self.settings.browser,
             ).start()
             logger.console(f"Browser: {self.session.describe()}")
         return self.session
@@ -175,7 +175,7 @@ class RunContext:
         either way): with `BISTAND_PROCESS_PER_SITE=1` that is the low-memory mode, about 40 %
         less memory for about three times the seconds per application (README, Performance).
         """
-        if os.environ.get("BISTAND_CONTEXT_PER", "system") == "host":
+        if self.settings.browser.context_per == "host":
             return urlparse(self.settings.urls[system]).hostname or system
         return system
 

@@ -1,7 +1,7 @@
 """Playwright traces for the tries that may end an item as a system (APPLICATION) failure.
 
 A trace costs: recording one on every try nearly doubled the seconds per application. So by
-default (`BISTAND_TRACE=retries`) the first try of an item runs untraced; after a system error
+default (setting `trace`, `BISTAND_TRACE=retries`) the first try of an item runs untraced; after a system error
 every further try is traced, and the trace of a failing try is saved next to the log. An item
 that ends FAILED/APPLICATION therefore always leaves the trace of its last try.
 `BISTAND_TRACE=always` traces every try, `full` also records DOM snapshots, `off` never traces.
@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import re
-import weakref
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,15 @@ from playwright.async_api import Error as PlaywrightError
 from bistand.bot.context import RunContext
 from bistand.core.personnummer import mask_personnummer_in_text
 
-_started: weakref.WeakSet = weakref.WeakSet()
-"""Contexts whose tracing has started (weakly held: a recycled context is closed and dropped)."""
-_active = False
+STARTED = "bistand_tracing_started"
+"""Set on a browser context once its tracing has started (a recycled context is a new object)."""
+IN_CHUNK = "bistand_tracing_in_chunk"
+"""Set on a browser context while it records the chunk of the item in hand."""
 
 
-def mode() -> str:
-    return os.environ.get("BISTAND_TRACE", "retries")
-
-
-def wanted(attempt: int) -> bool:
-    """Should this try of an item be traced?"""
-    return {"off": False, "retries": attempt > 1}.get(mode(), True)
+def wanted(attempt: int, mode: str) -> bool:
+    """Should this try of an item be traced? `mode` is the setting `trace` (BISTAND_TRACE)."""
+    return {"off": False, "retries": attempt > 1}.get(mode, True)
 
 
 def _contexts(ctx: RunContext) -> dict[str, object]:
@@ -56,34 +52,33 @@ def _contexts(ctx: RunContext) -> dict[str, object]:
 
 
 async def start_item_chunks(ctx: RunContext) -> None:
-    global _active
+    """Each browser context records a chunk for this try (whether it does lives on the context)."""
     for context in _contexts(ctx).values():
         tracing = context.tracing
         with contextlib.suppress(PlaywrightError):
-            if context not in _started:
-                await tracing.start(snapshots=mode() == "full", screenshots=False, sources=False)
-                _started.add(context)
+            if not getattr(context, STARTED, False):
+                await tracing.start(snapshots=ctx.settings.trace == "full", screenshots=False, sources=False)
+                setattr(context, STARTED, True)
             else:
                 await tracing.start_chunk()
-    _active = True
+            setattr(context, IN_CHUNK, True)
+
+
+def _recording(ctx: RunContext) -> dict[str, object]:
+    return {name: context for name, context in _contexts(ctx).items() if getattr(context, IN_CHUNK, False)}
 
 
 async def discard_item_chunks(ctx: RunContext) -> None:
-    global _active
-    if not _active:
-        return
-    for context in _contexts(ctx).values():
+    for context in _recording(ctx).values():
+        setattr(context, IN_CHUNK, False)
         with contextlib.suppress(PlaywrightError):
             await context.tracing.stop_chunk()
-    _active = False
 
 
 async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
-    global _active
     saved: list[Path] = []
-    if not _active:
-        return saved
-    for name, context in _contexts(ctx).items():
+    for name, context in _recording(ctx).items():
+        setattr(context, IN_CHUNK, False)
         path = out / f"trace-{name}.zip"
         try:
             await context.tracing.stop_chunk(path=str(path))
@@ -95,7 +90,6 @@ async def save_trace_chunks(ctx: RunContext, out: Path) -> list[Path]:
             path.unlink(missing_ok=True)
             continue
         saved.append(path)
-    _active = False
     return saved
 
 

@@ -26,6 +26,7 @@ from bistand.core.norm import (
     verify_table,
     write_atomically,
 )
+from bistand.settings import load_or_exit
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
@@ -189,9 +190,7 @@ def main(argv: list[str]) -> int:
         return EXIT_INVALID if exc.code else EXIT_OK
     directory = args.norm_dir
     if directory is None:
-        from bistand.bot.config import load_settings
-
-        directory = load_settings().norm_dir
+        directory = load_or_exit().norm_dir
     directory = directory.resolve()
     if args.command == "show":
         return show(directory, args.year)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bistand.core.models import Mode, Proposal
 from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
+from bistand.settings import default_runner_id, load_or_exit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,11 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, type=Path, help="directory for the reports and outcomes.json")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SUPPORT.value)
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDFs (no browser needed)")
-    parser.add_argument("--guideline", default=os.environ.get("BISTAND_GUIDELINE") or DEFAULT_GUIDELINE,
+    parser.add_argument("--guideline", default=None,
                         help="the municipality's guideline named in the report's footer "
-                             "(default: $BISTAND_GUIDELINE or %(default)r)")
-    parser.add_argument("--norm-dir", type=Path, default=Path(os.environ.get("BISTAND_NORM_DIR") or DEFAULT_NORM_DIR),
-                        help="installed norm tables (default: $BISTAND_NORM_DIR or %(default)s)")
+                             "(default: the setting guideline, $BISTAND_GUIDELINE)")
+    parser.add_argument("--norm-dir", type=Path, default=None,
+                        help="installed norm tables (default: the setting norm_dir, $BISTAND_NORM_DIR)")
     return parser
 
 
@@ -64,15 +64,16 @@ class _PdfPrinter:
 
 
 def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
-                 guideline: str = DEFAULT_GUIDELINE, norm_dir: Path = DEFAULT_NORM_DIR) -> dict[str, dict[str, Any]]:
+                 guideline: str = DEFAULT_GUIDELINE, norm_dir: Path = DEFAULT_NORM_DIR,
+                 runner: str = "") -> dict[str, dict[str, Any]]:
     """Write every application's report files under `out`; return application_id → outcome or error.
 
     Each application is read, assessed, rendered and printed inside its own error handling: one
     that fails gets `{"error": ...}` in outcomes.json and a line on stderr (personnummer masked).
+    `runner` names who wrote the decision records (default: host name and process id).
     """
     from bistand.core.engine import assess
     from bistand.core.world_bundles import bundle_from_world, outcome_of
-    from bistand.queue.config import runner_id
     from bistand.records.writer import write_report_and_record
 
     out.mkdir(parents=True, exist_ok=True)
@@ -85,7 +86,8 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
                 bundle = bundle_from_world(world, raw)
                 assessment = assess(bundle, mode, norm_dir=norm_dir)
                 written = write_report_and_record(bundle, assessment, reports_dir=out, records_dir=out / "records",
-                                                  runner=runner_id(), guideline=guideline, norm_dir=norm_dir)
+                                                  runner=runner or default_runner_id(), guideline=guideline,
+                                                  norm_dir=norm_dir)
                 if printer is not None:
                     printer.print(written.html, written.report_paths["pdf"])
             except Exception as exc:
@@ -103,13 +105,14 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    settings = load_or_exit(guideline=args.guideline, norm_dir=args.norm_dir.resolve() if args.norm_dir else None)
     try:
         world = json.loads(args.world.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
         return 2
-    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=args.guideline,
-                            norm_dir=args.norm_dir)
+    outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=settings.guideline,
+                            norm_dir=settings.norm_dir, runner=settings.runner_id)
     failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
     print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
     return 1 if failed else 0

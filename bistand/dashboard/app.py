@@ -41,7 +41,6 @@ from bistand.dashboard.stats import (
     display_message,
 )
 from bistand.monitoring.alerts import RULE_TITLES, recent_incidents
-from bistand.monitoring.config import AlertSettings
 from bistand.monitoring.health import OUTCOME_LABELS as PORTAL_OUTCOME_LABELS
 from bistand.monitoring.health import system_health
 from bistand.monitoring.runners import MODE_LABELS, STATUS_LABELS, list_runners, local_midnight
@@ -49,6 +48,7 @@ from bistand.monitoring.runners import counts as runner_counts
 from bistand.queue.states import allowed
 from bistand.queue.store import ActionRefused, QueueStore
 from bistand.report.labels import PROPOSAL_LABELS
+from bistand.settings import SYSTEMS, AlertSettings
 
 LOG = logging.getLogger("bistand.dashboard")
 HERE = Path(__file__).resolve().parent
@@ -112,8 +112,6 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
     `secure_cookie=False` only for plain HTTP on loopback (bistand.dashboard.cli says so at start).
     `alerts`: the rules' settings (the portal view uses the `system_down` thresholds); `metrics_token`:
     the bearer token /metrics asks for ('' turns /metrics off)."""
-    from bistand.bot.config import SYSTEMS
-
     app = FastAPI(title="bistand – arbetskö", docs_url=None, redoc_url=None, openapi_url=None)
     security = security or SecurityStore(store, policy)
     alerts = alerts or AlertSettings()

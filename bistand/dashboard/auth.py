@@ -15,10 +15,15 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import yaml
+
+from bistand.core.errors import ApplicationError
+from bistand.settings import Settings, settings_of
+from bistand.settings.vault import problem as vault_problem
+from bistand.settings.vault import read_secret
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
@@ -87,17 +92,17 @@ class LiveUsers:
     `dashboard` secret every `vault_seconds`. A removed or changed user's sessions end at their
     next request; users that cannot be read any more let nobody in."""
 
-    def __init__(self, environ: dict[str, str], vault_seconds: float = 60,
+    def __init__(self, settings: Settings | Mapping[str, str], vault_seconds: float = 60,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.environ = dict(environ)
+        self.settings = settings_of(settings)
         self.vault_seconds = vault_seconds
         self.clock = clock
-        self.book = load_users(self.environ)
+        self.book = load_users(self.settings)
         self._stamp = self._source_stamp()
         self._loaded_at = clock()
 
     def _source_stamp(self) -> tuple[int, int, int] | None:
-        path = self.environ.get("BISTAND_DASHBOARD_USERS")
+        path = self.settings.dashboard.users_file
         if not path:
             return None
         try:
@@ -107,11 +112,11 @@ class LiveUsers:
         return (found.st_mtime_ns, found.st_size, found.st_ino)
 
     def current(self) -> UserBook:
-        from_file = bool(self.environ.get("BISTAND_DASHBOARD_USERS"))
+        from_file = bool(self.settings.dashboard.users_file)
         stamp = self._source_stamp() if from_file else None
         if (stamp != self._stamp) if from_file else (self.clock() - self._loaded_at > self.vault_seconds):
             try:
-                self.book = load_users(self.environ)
+                self.book = load_users(self.settings)
             except NoUsers:
                 self.book = UserBook.nobody()
             self._stamp, self._loaded_at = stamp, self.clock()
@@ -138,35 +143,23 @@ USERS_HOW_TO = ("set BISTAND_DASHBOARD_USERS=<a users file> or put a `dashboard`
                 "(docs/operations.md)")
 
 
-def load_users(environ: dict[str, str] | None = None) -> UserBook:
-    """From `BISTAND_DASHBOARD_USERS` (a file) or the configured vault's `dashboard` secret.
+def load_users(settings: Settings | Mapping[str, str]) -> UserBook:
+    """From `dashboard.users_file` (BISTAND_DASHBOARD_USERS) or the configured vault's `dashboard` secret.
 
     No default users: the committed dev vault is read only for the demo (`BISTAND_DEMO=1`, which
     `dashboard --demo` sets); anything else without users raises NoUsers naming what to configure."""
-    env = dict(os.environ if environ is None else environ)
-    path = env.get("BISTAND_DASHBOARD_USERS")
+    settings = settings_of(settings)
+    path = settings.dashboard.users_file
     if path:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise NoUsers(f"cannot read the users file {path}: {type(exc).__name__}") from exc
         return UserBook(_parse_users(yaml.safe_load(text) or {}))
-    from bistand.bot.secrets import use_demo_vault, vault_file, vault_problem
-
-    use_demo_vault(env)
-    problem = vault_problem(env)
-    if problem:
+    if vault_problem(settings.vault, settings.demo):
         raise NoUsers(f"no dashboard users configured: {USERS_HOW_TO}")
     try:
-        file = vault_file(env)
-        if file is not None:  # read the file named here, not whatever the process environment says
-            from RPA.Robocorp.Vault import FileSecrets
-
-            users = dict(FileSecrets(str(file)).get_secret("dashboard"))
-        else:
-            from RPA.Robocorp.Vault import Vault
-
-            users = dict(Vault().get_secret("dashboard"))
-    except Exception as exc:  # noqa: BLE001 - any vault trouble: no users
+        users = read_secret(settings, "dashboard")
+    except ApplicationError as exc:
         raise NoUsers(f"no `dashboard` secret in the vault: {USERS_HOW_TO}") from exc
     return UserBook(_parse_users(users))

@@ -14,8 +14,8 @@ import logging
 import os
 import sys
 
-from bistand.bot.config import ROOT, load_settings
 from bistand.core.personnummer import MaskingLogFilter
+from bistand.settings import ROOT, QueueSettings, load_or_exit
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -38,19 +38,20 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
         if not env.get("BISTAND_QUEUE_URL"):
             env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
+    settings = load_or_exit(env)
     try:
-        users = LiveUsers(env)
+        users = LiveUsers(settings)
     except NoUsers as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     try:
-        store = open_configured_queue(env)
+        store = open_configured_queue(settings.queue)
     except ValueError as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
-    output_dir = load_settings(environ=env).output_dir
+    output_dir = settings.output_dir
     tls = bool(args.tls_cert and args.tls_key)
-    behind_proxy = env.get("BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY", "").lower() in {"1", "true", "yes"}
+    behind_proxy = settings.dashboard.behind_https_proxy
     if not (tls or behind_proxy or is_loopback(args.host)):
         print(f"Not started: plain HTTP on {args.host} would send the session cookie unencrypted; give --tls-cert "
               "and --tls-key, or set BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY=1 behind an HTTPS reverse proxy, "
@@ -58,13 +59,11 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         store.close()
         return EXIT_USAGE
     secure = tls or behind_proxy
-    from bistand.monitoring.config import load_alert_settings, metrics_token
-
-    alerts = load_alert_settings(env)
-    token = metrics_token(env)
+    alerts = settings.alerts
+    token = settings.metrics.token.get_secret_value()
     app = create_app(store, users, output_dir, secure_cookie=secure, alerts=alerts,
                      metrics_token=token)  # open_queue migrated the session tables
-    evaluating = start_alert_evaluation(env, alerts) if alerts.enabled and alerts.can_send and \
+    evaluating = start_alert_evaluation(settings.queue, alerts) if alerts.enabled and alerts.can_send and \
         not args.no_alerts else None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for handler in logging.getLogger().handlers:
@@ -78,7 +77,7 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                     ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
-                    proxy_headers=behind_proxy, forwarded_allow_ips=env.get("BISTAND_DASHBOARD_PROXY_IPS", "127.0.0.1"))
+                    proxy_headers=behind_proxy, forwarded_allow_ips=settings.dashboard.proxy_ips)
     finally:
         if evaluating is not None:
             evaluating.set()
@@ -86,7 +85,7 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
     return EXIT_OK
 
 
-def start_alert_evaluation(env: dict[str, str], alerts):
+def start_alert_evaluation(queue: QueueSettings, alerts):
     """The alerts evaluated from a thread of the dashboard's own, on a connection of its own; returns
     the event that stops it. Several dashboards and runners may evaluate: one alert per incident."""
     import threading
@@ -97,7 +96,7 @@ def start_alert_evaluation(env: dict[str, str], alerts):
     stop = threading.Event()
 
     def evaluate() -> None:
-        store = open_configured_queue(env)
+        store = open_configured_queue(queue)
         evaluator = evaluator_for(store, alerts, name="dashboard")
         try:
             while not stop.wait(alerts.evaluate_every_seconds):

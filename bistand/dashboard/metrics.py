@@ -23,12 +23,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bistand.bot.config import SYSTEMS
-from bistand.monitoring.config import AlertSettings
 from bistand.monitoring.health import HEALTH_BUCKETS, OUTCOMES, system_health, totals
 from bistand.monitoring.runners import counts as runner_counts
 from bistand.monitoring.runners import list_runners
 from bistand.queue.store import QueueStore
+from bistand.settings import SYSTEMS, AlertSettings
 
 APPLICATION_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import string
 import subprocess
 import sys
@@ -30,8 +29,9 @@ from bistand.core.errors import ApplicationError
 from bistand.core.models import Proposal
 from bistand.desktop.display import XDisplay, die_with_parent
 from bistand.desktop.screen import NOT_RESPONDING_SECONDS, CaseView, Screen, ScreenReader, wait_until
-from bistand.pages.base import Credentials
 from bistand.pages.casemgmt import DecisionBasisForm
+from bistand.settings import DesktopSettings
+from bistand.settings.vault import Credentials
 
 PROPOSAL_LABELS = {Proposal.APPROVE: "Bevilja", Proposal.REJECT: "Avslå",
                    Proposal.MANUAL_REVIEW: "Manuell handläggning"}
@@ -58,10 +58,13 @@ class DesktopCaseManagement:
     """The client on an X display: `start()` once per run, `write_decision_basis()` per item."""
 
     def __init__(self, server_url: str, credentials: Credentials, *, headless: bool = True,
-                 timeout: float = 10.0, failures_dir: Path | None = None) -> None:
+                 timeout: float = 10.0, failures_dir: Path | None = None,
+                 desktop: DesktopSettings | None = None) -> None:
         self.server_url = server_url
         self.credentials = credentials
         self.headless = headless
+        self.desktop = desktop or DesktopSettings()
+        """The developer's own X display (settings `desktop.*`), used when not headless."""
         self.timeout = timeout
         self.failures_dir = failures_dir
         self.display: XDisplay | None = None
@@ -76,7 +79,7 @@ class DesktopCaseManagement:
     def start(self) -> DesktopCaseManagement:
         """The display, the client and one login."""
         if self.display is None:
-            self.display = XDisplay(self.headless).start()
+            self.display = XDisplay(self.headless, self.desktop.display, self.desktop.xauthority).start()
         import pyautogui  # noqa: PLC0415 - binds to DISPLAY at import, so only once it is set
 
         pyautogui.PAUSE = 0  # waits are on the screen, not after every key
@@ -262,7 +265,7 @@ class DesktopCaseManagement:
         if self.failures_dir is None or self.display is None:
             return None
         try:
-            shot = blur(ImageGrab.grab(xdisplay=os.environ.get("DISPLAY")))
+            shot = blur(ImageGrab.grab(xdisplay=self.display.name or None))
         except OSError:
             return None
         self.failures_dir.mkdir(parents=True, exist_ok=True)

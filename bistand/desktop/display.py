@@ -62,13 +62,17 @@ def _write_xauthority(path: Path, displays: range = range(100)) -> None:
 
 
 class XDisplay:
-    """`start()` sets DISPLAY for this process (pyautogui, the clipboard, the client); `stop()` undoes it."""
+    """`start()` sets DISPLAY for this process (pyautogui, the clipboard, the client); `stop()` undoes it.
 
-    def __init__(self, headless: bool = True) -> None:
+    `display` and `xauthority` are the developer's own (settings `desktop.display`, `desktop.xauthority`:
+    DISPLAY and XAUTHORITY when the run started); `name` is the display in use."""
+
+    def __init__(self, headless: bool = True, display: str = "", xauthority: str = "") -> None:
         self.headless = headless
         self.process: subprocess.Popen | None = None
         self.scratch = Path(tempfile.mkdtemp(prefix="bistand-x-"))
-        self._previous = {name: os.environ.get(name) for name in ("DISPLAY", "XAUTHORITY")}
+        self._previous = {"DISPLAY": display or None, "XAUTHORITY": xauthority or None}
+        self.name = display
 
     @property
     def own(self) -> bool:
@@ -76,7 +80,7 @@ class XDisplay:
 
     def start(self) -> XDisplay:
         """A private Xvfb unless a developer asked to watch (`BISTAND_HEADLESS=false` with a DISPLAY)."""
-        if not self.headless and os.environ.get("DISPLAY"):
+        if not self.headless and self._previous["DISPLAY"]:
             return self
         if shutil.which("Xvfb") is None:
             raise ApplicationError("NO_DISPLAY", "Xvfb is not installed (run tools/ensure-xvfb.sh)")
@@ -97,7 +101,8 @@ class XDisplay:
         if not number.isdigit():
             self.stop()
             raise ApplicationError("NO_DISPLAY", "Xvfb did not start")
-        os.environ["DISPLAY"] = f":{number}"
+        self.name = f":{number}"
+        os.environ["DISPLAY"] = self.name  # written for pyautogui, pyperclip and the client process
         os.environ["XAUTHORITY"] = str(authority)
         return self
 
@@ -110,6 +115,7 @@ class XDisplay:
                 self.process.kill()
                 self.process.wait(timeout=5)
             self.process = None
+            self.name = self._previous["DISPLAY"] or ""
             for name, value in self._previous.items():
                 if value is None:
                     os.environ.pop(name, None)

@@ -20,8 +20,8 @@ from pydantic import SecretStr
 
 from bistand.core.models import Proposal
 from bistand.desktop.client import DesktopCaseManagement
-from bistand.pages.base import Credentials
 from bistand.pages.casemgmt import DecisionBasisForm
+from bistand.settings.vault import Credentials
 
 SAMPLE_REPORT = ("Beslutsunderlag – ekonomiskt bistånd\n\nNorm enligt riksnormen, skäliga kostnader enligt "
                  "ramen, inkomster från Försäkringskassan och arbetsgivardeklarationer.\n") * 25

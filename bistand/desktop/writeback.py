@@ -13,11 +13,12 @@ from pathlib import Path
 
 from robot.api import logger
 
-from bistand.bot.config import Settings
 from bistand.core.errors import ApplicationError
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.desktop.client import DesktopCaseManagement
 from bistand.pages.casemgmt import DecisionBasisForm
+from bistand.settings import Settings
+from bistand.settings.vault import credentials
 
 
 class DesktopWriteBack:
@@ -29,11 +30,10 @@ class DesktopWriteBack:
 
     def _client(self) -> DesktopCaseManagement:
         if self.client is None:
-            from bistand.bot.secrets import credentials  # noqa: PLC0415 - the vault, on first use
-
             client = DesktopCaseManagement(
-                self.settings.urls["casemgmt"], credentials("casemgmt"), headless=self.settings.headless,
+                self.settings.urls["casemgmt"], credentials("casemgmt", self.settings), headless=self.settings.headless,
                 timeout=self.settings.page_timeout_ms / 1000, failures_dir=self.failures_dir,
+                desktop=self.settings.desktop,
             )
             atexit.register(client.close)
             self.client = client

@@ -29,11 +29,10 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-from bistand.bot.config import SYSTEMS
-from bistand.monitoring.config import AlertSettings
 from bistand.monitoring.health import OUTCOME_LABELS, system_health
 from bistand.monitoring.runners import list_runners
 from bistand.queue.store import QueueStore
+from bistand.settings import SYSTEMS, AlertSettings
 
 LOG = logging.getLogger(__name__)
 RULE_TITLES = {

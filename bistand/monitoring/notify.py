@@ -1,6 +1,6 @@
 """Where alerts go: e-mail over SMTP (the standard library's smtplib) and/or JSON to a webhook (httpx).
 
-Both are configured in `alerts.smtp` / `alerts.webhook` (bistand.monitoring.config); a message is
+Both are configured in `alerts.smtp` / `alerts.webhook` (bistand.settings); a message is
 sent to every configured channel and counts as sent when at least one took it (a channel that
 failed is logged). Nothing configured: alerts are evaluated and kept as incidents (the dashboard
 shows them) but not sent.
@@ -16,7 +16,7 @@ from email.message import EmailMessage
 import httpx
 
 from bistand.monitoring.alerts import AlertMessage
-from bistand.monitoring.config import AlertSettings, SmtpSettings, WebhookSettings
+from bistand.settings.model import AlertSettings, SmtpSettings, WebhookSettings
 
 LOG = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ monitoring module needs another that needs it back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from bistand.monitoring.alerts import AlertEvaluator
-from bistand.monitoring.config import AlertSettings, load_alert_settings
 from bistand.monitoring.notify import channels_for
 from bistand.monitoring.runners import RunnerHeartbeat, RunnerMode
-from bistand.queue.config import load_queue_settings, runner_id
 from bistand.queue.store import QueueStore, open_queue
+from bistand.settings import AlertSettings, Settings, settings_of
 
 LOG = logging.getLogger(__name__)
 
@@ -25,8 +25,9 @@ class RunnerPresence:
     configured), each run's verdict, and the exit code at the end (1 when it ends by an exception;
     a process killed outright simply falls silent)."""
 
-    def __init__(self, env: dict[str, str], mode: RunnerMode) -> None:
-        self.env = env
+    def __init__(self, settings: Settings | Mapping[str, str], mode: RunnerMode) -> None:
+        self.given = settings
+        """The run's Settings (a mapping of variables from callers not yet converted is loaded on entry)."""
         self.mode = mode
         self.exit_code: int | None = None
         self.heartbeat: RunnerHeartbeat | None = None
@@ -35,18 +36,18 @@ class RunnerPresence:
 
     def __enter__(self) -> RunnerPresence:
         try:
-            settings = load_queue_settings(self.env)
-            self.store = open_queue(settings.url)
+            settings = settings_of(self.given)
+            self.store = open_queue(settings.queue.url)
         except Exception as exc:  # noqa: BLE001 - the run itself reports a queue it cannot open
             LOG.warning("runner not registered: the queue could not be opened (%s)", type(exc).__name__)
             return self
         on_beat = None
-        alerts = load_alert_settings(self.env)
+        alerts = settings.alerts
         if alerts.enabled and alerts.can_send:
-            self.evaluator = evaluator_for(self.store, alerts, name=runner_id(self.env))
+            self.evaluator = evaluator_for(self.store, alerts, name=settings.runner_id)
             on_beat = self.evaluator.maybe_evaluate
-        self.heartbeat = RunnerHeartbeat(self.store, self.env.get("BISTAND_RUNNER_ID") or runner_id(self.env),
-                                         self.mode, settings.lease_seconds, on_beat=on_beat).start()
+        self.heartbeat = RunnerHeartbeat(self.store, settings.runner_id, self.mode, settings.queue.lease_seconds,
+                                         on_beat=on_beat).start()
         return self
 
     def run_ended(self, code: int, stopped_reason: str = "") -> None:

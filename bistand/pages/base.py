@@ -32,21 +32,11 @@ from lxml.html import HtmlElement
 from playwright.async_api import BrowserContext, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
-from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from bistand.core.errors import ApplicationError
 from bistand.core.personnummer import mask_personnummer_in_text
-
-
-class Credentials(BaseModel):
-    """A system's login, from the vault. Secrets never print."""
-
-    model_config = ConfigDict(frozen=True)
-    username: str
-    password: SecretStr
-    totp_secret: SecretStr | None = None
-
+from bistand.settings.vault import Credentials as Credentials  # the vault's type; page objects log in with it
 
 BLUR_ALL_TEXT = "body * { filter: blur(9px) !important; } input, textarea { color: transparent !important; }"
 

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.states import STATES, ItemState, refusal, sql_states
+from bistand.settings import QueueSettings, settings_of
 
 LOG = logging.getLogger(__name__)
 
@@ -727,8 +728,7 @@ def open_queue(url: str, retry_delays: list[float] | None = None, max_failures: 
     return store
 
 
-def open_configured_queue(environ: dict[str, str] | None = None) -> QueueStore:
-    from bistand.queue.config import load_queue_settings
-
-    settings = load_queue_settings(environ)
-    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures, settings.max_claims)
+def open_configured_queue(settings: QueueSettings | Mapping[str, str] | None = None) -> QueueStore:
+    """The queue `Settings.queue` names; a mapping of variables (older callers) is loaded first."""
+    queue = settings if isinstance(settings, QueueSettings) else settings_of(settings).queue
+    return open_queue(queue.url, queue.retry_delays_seconds, queue.max_failures, queue.max_claims)

@@ -18,12 +18,12 @@ from pathlib import Path
 from bistand.records.chain import RecordChain
 from bistand.records.record import SCHEMA_FILE
 from bistand.report import LOCAL_TZ
+from bistand.settings import Settings, load_or_exit
 
 
-def _settings():
-    from bistand.bot.config import load_settings
-
-    return load_settings()
+def _settings() -> Settings:
+    """This command's settings, loaded once per use (a bad value: one line and exit code 2)."""
+    return load_or_exit()
 
 
 def since_type(value: str) -> datetime:

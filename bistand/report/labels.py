@@ -10,6 +10,7 @@ import re
 
 from bistand.core.models import CostType, IncomeType, Mode, Proposal, Register, Role
 from bistand.report.plural import plural
+from bistand.settings.model import DEFAULT_GUIDELINE as DEFAULT_GUIDELINE  # the setting `guideline`'s default
 
 NBSP = "\u00a0"
 
@@ -183,8 +184,6 @@ DATA_VALUE_LABELS: dict[str, dict[str, str]] = {
 NO_PROOF_NOTE = "Underlag krävs inte för denna kostnadstyp."
 NO_PROOF_CELL = "krävs ej"
 
-DEFAULT_GUIDELINE = "Socialnämndens riktlinjer för ekonomiskt bistånd"
-"""The municipality's guideline the report names in its footer (setting `guideline`)."""
 
 _ADULT_KEYS = {"single": "Vuxen ensamstående", "couple": "Vuxna sambor/makar"}
 NORM_KEY = re.compile(r"\b(adults\.(?:single|couple)|children\.\d+(?:-\d+)?|common\.\d+\+?)")

@@ -57,7 +57,7 @@ class CaseworkKeywords:
         every step again in the suite, whatever ran ahead."""
         if int(attempt) > 1:
             work.ahead_steps = {}
-        if tracing.wanted(int(attempt)):
+        if tracing.wanted(int(attempt), self.ctx.settings.trace):
             self.ctx.run(tracing.start_item_chunks(self.ctx))
 
     @keyword
