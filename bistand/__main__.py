@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return explain_main(rest)
     if command in {"run", "produce", "work", "queue", "replay", "demo"}:
-        from bistand.runner.cli import main as runner_main
+        from bistand.run.cli import main as runner_main
 
         return runner_main(command, rest)
     print(f"unknown command: {command}", file=sys.stderr)

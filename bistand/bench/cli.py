@@ -29,8 +29,8 @@ from pathlib import Path
 from bistand.bench.floor import floor_settings, run_floor
 from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu, tree_cpu
 from bistand.bot.config import ROOT, SYSTEMS
-from bistand.runner.cli import EXIT_OK, EXIT_PARKED, EXIT_SYSTEM_FAILURES
-from bistand.runner.demo import _pick_base_port
+from bistand.run.demo import pick_base_port
+from bistand.run.exit_codes import ExitCode
 
 MEASURED = ("DONE", "BUSINESS")
 """Outcomes whose seconds are the bot's work on the application; a parked or failed try is not."""
@@ -40,7 +40,7 @@ class Simulators:
     """`python -m simulators` as a separate process (the bot never imports the simulators)."""
 
     def __init__(self, world: Path, state_dir: Path) -> None:
-        self.base_port = _pick_base_port(8400 + (os.getpid() % 40) * 20)
+        self.base_port = pick_base_port(8400 + (os.getpid() % 40) * 20)
         self.state_dir = state_dir
         self.process = subprocess.Popen(
             [sys.executable, "-m", "simulators", "--world", str(world), "--state-dir", str(state_dir),
@@ -151,8 +151,8 @@ def run_finished(code: int, summary: dict) -> bool:
     outcomes = summary.get("outcomes", {})
     if summary.get("stopped_reason"):
         return False
-    return (code == EXIT_OK or (code == EXIT_PARKED and bool(outcomes.get("PARKED")))
-            or (code == EXIT_SYSTEM_FAILURES and bool(outcomes.get("APPLICATION"))))
+    return (code == ExitCode.OK or (code == ExitCode.PARKED and bool(outcomes.get("PARKED")))
+            or (code == ExitCode.SYSTEM_FAILURES and bool(outcomes.get("APPLICATION"))))
 
 
 def item_outcomes(items: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"written to {args.json}")
-    return 0
+    return ExitCode.OK
 
 
 def print_result(result: dict) -> None:

@@ -30,6 +30,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from bistand.bench.processes import tree_cpu
 from bistand.bot.config import ROOT
+from bistand.run.exit_codes import ExitCode
 
 WATCH_SECONDS = 10
 ANSWER_TIMEOUT_S = 180.0
@@ -231,7 +232,7 @@ def figures(bench: WatchBench, world: str, count: int) -> dict:
 def main(world: Path, count: int, json_out: Path | None) -> int:
     if count < 1:
         print("--watch-latency needs at least one application", flush=True)
-        return 2
+        return ExitCode.USAGE
     work = Path(tempfile.mkdtemp(prefix="bistand-watch-bench-"))
     result = figures(run_watch_bench(world.resolve(), count, work), world.name, count)
     print(f"world:                    {result['world']} (automated, watch every {WATCH_SECONDS} s)")
@@ -246,4 +247,5 @@ def main(world: Path, count: int, json_out: Path | None) -> int:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"written to {json_out}")
-    return 0 if result["watch_answered"] == count and result["watch_stop_exit_code"] == 0 else 1
+    answered = result["watch_answered"] == count and result["watch_stop_exit_code"] == ExitCode.OK
+    return ExitCode.OK if answered else ExitCode.SYSTEM_FAILURES

@@ -22,6 +22,7 @@ from bistand.core.models import Mode, Proposal
 from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
+from bistand.run.exit_codes import ExitCode
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,12 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         world = json.loads(args.world.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=args.guideline,
                             norm_dir=args.norm_dir)
     failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
     print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
-    return 1 if failed else 0
+    return ExitCode.SYSTEM_FAILURES if failed else ExitCode.OK
 
 
 if __name__ == "__main__":

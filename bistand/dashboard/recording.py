@@ -53,7 +53,7 @@ def queue_store_of_this_run() -> QueueStore | None:
     work-item adapter: a replay or Control Room's own queue)."""
     from robot.libraries.BuiltIn import BuiltIn
 
-    from bistand.queue.adapter import QueueAdapter
+    from bistand.run.adapter import QueueAdapter
 
     adapter = getattr(BuiltIn().get_library_instance("RPA.Robocorp.WorkItems"), "adapter", None)
     return adapter.store if isinstance(adapter, QueueAdapter) else None

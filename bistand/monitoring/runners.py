@@ -8,7 +8,7 @@ items it holds now (leased to its runner id) and the items it finished today (`i
 - **alive**: beat within two lease periods;
 - **silent**: no beat for two lease periods (killed, frozen, cut off): the items it held are taken
   over by another runner once their leases run out, and the listing says by whom;
-- **stopped**: ended and said so, with its exit code (bistand.runner.cli's codes).
+- **stopped**: ended and said so, with its exit code (bistand.run.exit_codes).
 
 Each consumer run a runner starts also writes its verdict (`run_ended`): a run stopped because a
 system is down (exit 3) names the system, which the `system_down` alert reads.

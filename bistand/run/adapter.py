@@ -1,6 +1,6 @@
 """The queue behind rpaframework's work-item interface (`RPA_WORKITEMS_ADAPTER`).
 
-`RPA_WORKITEMS_ADAPTER=bistand.queue.adapter.QueueAdapter` makes `RPA.Robocorp.WorkItems` in
+`RPA_WORKITEMS_ADAPTER=bistand.run.adapter.QueueAdapter` makes `RPA.Robocorp.WorkItems` in
 tasks/*.robot read and release items from the queue, so the suites stay the same under Control
 Room (its own adapter) and locally (this one).
 

@@ -1,6 +1,6 @@
 """The consumer's work items in watch mode: the queue, and the e-service inbox when it is empty.
 
-`RPA_WORKITEMS_ADAPTER=bistand.runner.watch_adapter.WatchAdapter` (set by `python -m bistand work
+`RPA_WORKITEMS_ADAPTER=bistand.run.watch_adapter.WatchAdapter` (set by `python -m bistand work
 --watch N`). One long-lived consumer run keeps its browser and its logins warm: whenever it asks
 for the next item it first queues what is new in the inbox (at most every N seconds; the same
 payload and status change as the producer suite), then claims from the queue as the
@@ -25,8 +25,8 @@ from pathlib import Path
 from RPA.Robocorp.WorkItems import EmptyQueue
 
 from bistand.bot.inbox import mark_queued, new_applications
-from bistand.queue.adapter import QueueAdapter, robot_was_asked_to_stop
 from bistand.report.plural import plural
+from bistand.run.adapter import QueueAdapter, robot_was_asked_to_stop
 
 LOG = logging.getLogger(__name__)
 MAX_PAUSE_SECONDS = 300.0
