@@ -14,101 +14,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+import httpx
+
 from bistand.bench.floor import floor_settings, run_floor
-from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu, tree_cpu
-from bistand.bot.config import ROOT, SYSTEMS
-from bistand.run.demo import pick_base_port
+from bistand.bench.harness import Simulators, bot_env, percentile
+from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu
+from bistand.bench.watch import main as watch_bench
+from bistand.bot.config import ROOT
 from bistand.run.exit_codes import ExitCode
 
 MEASURED = ("DONE", "BUSINESS")
 """Outcomes whose seconds are the bot's work on the application; a parked or failed try is not."""
 
 
-class Simulators:
-    """`python -m simulators` as a separate process (the bot never imports the simulators)."""
-
-    def __init__(self, world: Path, state_dir: Path) -> None:
-        self.base_port = pick_base_port(8400 + (os.getpid() % 40) * 20)
-        self.state_dir = state_dir
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators", "--world", str(world), "--state-dir", str(state_dir),
-             "--base-port", str(self.base_port), "--reset"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: list[str] = []
-        ready = threading.Event()
-
-        def pump() -> None:
-            for line in self.process.stdout:
-                self.lines.append(line.rstrip())
-                if line.strip() == "ready":
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + 120
-        while not ready.wait(0.1):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("simulators did not start:\n" + "\n".join(self.lines[-20:]))
-
-    @property
-    def urls(self) -> dict[str, str]:
-        """Each system's URL as the simulators printed it."""
-        found = {}
-        for line in self.lines:
-            parts = line.split()
-            if parts and parts[0] in SYSTEMS and parts[-1].startswith("http"):
-                found[parts[0]] = parts[-1]
-        return found
-
-    def cpu(self) -> float:
-        return sum(tree_cpu(self.process.pid).values())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Nearest rank: the smallest value at least `share` of the values are at or below."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
-def bot_env(urls: dict[str, str], frames_dir: Path, work: Path, browser: str, read: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({f"BISTAND_URL_{system.upper()}": url for system, url in urls.items()})
-    env.update({
-        "BISTAND_FRAMES_DIR": str(frames_dir), "BISTAND_STATE_DIR": str(work / "bot-state"),
-        "BISTAND_OUTPUT_DIR": str(work / "output"), "BISTAND_MODE": "support",
-        "BISTAND_BROWSER": browser, "BISTAND_READ_STRATEGY": read,
-    })
-    return env
-
-
 def outcomes_from_export(url: str) -> dict[str, dict]:
     """Proposal, amount and findings per application as the case-management system holds them."""
-    import httpx
-
     with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
         client.post("/login", data={"username": "demo", "password": "demo", "next": "/"})
         latest = client.get("/api/export").json()["latest_decision_basis"]
@@ -220,8 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json).
     os.environ["BISTAND_DEMO"] = "1"
     if args.watch_latency is not None:
-        from bistand.bench.watch import main as watch_bench
-
         return watch_bench(args.world, args.watch_latency, args.json)
     world = args.world.resolve()
     work = Path(tempfile.mkdtemp(prefix="bistand-bench-"))

@@ -17,10 +17,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bistand.core.engine import assess
 from bistand.core.errors import BistandError
 from bistand.core.models import Mode, Proposal
 from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.core.world_bundles import bundle_from_world, outcome_of
+from bistand.records.writer import write_report_and_record
 from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
 from bistand.run.exit_codes import ExitCode
 
@@ -52,6 +55,7 @@ class _PdfPrinter:
         self.session = None
 
     def print(self, html: str, path: Path) -> None:
+        # deferred: Playwright loads only when a PDF is printed (not with --no-pdf, not for --help)
         from bistand.browser import BrowserSession
         from bistand.report.pdf import render_pdf
 
@@ -71,10 +75,7 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
     Each application is read, assessed, rendered and printed inside its own error handling: one
     that fails gets `{"error": ...}` in outcomes.json and a line on stderr (personnummer masked).
     """
-    from bistand.core.engine import assess
-    from bistand.core.world_bundles import bundle_from_world, outcome_of
     from bistand.queue.config import runner_id
-    from bistand.records.writer import write_report_and_record
 
     out.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, dict[str, Any]] = {}

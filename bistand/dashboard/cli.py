@@ -13,11 +13,14 @@ import ipaddress
 import logging
 import os
 import sys
+import threading
 
 from bistand.bot.config import ROOT, load_settings
 from bistand.core.personnummer import MaskingLogFilter
-
-EXIT_OK, EXIT_USAGE = 0, 2
+from bistand.dashboard.auth import LiveUsers, NoUsers, hash_password
+from bistand.monitoring.presence import evaluator_for
+from bistand.queue.store import open_configured_queue
+from bistand.run.exit_codes import ExitCode
 
 
 def is_loopback(host: str) -> bool:
@@ -28,11 +31,11 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    # deferred: FastAPI, uvicorn and matplotlib load only to serve (not for hash-password, not for
+    # `python -m bistand` building its command tree)
     import uvicorn
 
     from bistand.dashboard.app import create_app
-    from bistand.dashboard.auth import LiveUsers, NoUsers
-    from bistand.queue.store import open_configured_queue
 
     if args.demo:
         env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
@@ -42,12 +45,12 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         users = LiveUsers(env)
     except NoUsers as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         store = open_configured_queue(env)
     except ValueError as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     output_dir = load_settings(environ=env).output_dir
     tls = bool(args.tls_cert and args.tls_key)
     behind_proxy = env.get("BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY", "").lower() in {"1", "true", "yes"}
@@ -56,7 +59,7 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
               "and --tls-key, or set BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY=1 behind an HTTPS reverse proxy, "
               "or listen on 127.0.0.1 (docs/dashboard.md)", file=sys.stderr, flush=True)
         store.close()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     secure = tls or behind_proxy
     from bistand.monitoring.config import load_alert_settings, metrics_token
 
@@ -83,17 +86,12 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         if evaluating is not None:
             evaluating.set()
         store.close()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def start_alert_evaluation(env: dict[str, str], alerts):
     """The alerts evaluated from a thread of the dashboard's own, on a connection of its own; returns
     the event that stops it. Several dashboards and runners may evaluate: one alert per incident."""
-    import threading
-
-    from bistand.monitoring.presence import evaluator_for
-    from bistand.queue.store import open_configured_queue
-
     stop = threading.Event()
 
     def evaluate() -> None:
@@ -113,14 +111,12 @@ def start_alert_evaluation(env: dict[str, str], alerts):
 
 
 def hash_password_command() -> int:
-    from bistand.dashboard.auth import hash_password
-
     password = getpass.getpass("Lösenord: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     if not password:
         print("empty password", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print(hash_password(password))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def main(argv: list[str], env: dict[str, str] | None = None) -> int:

@@ -23,7 +23,6 @@ import re
 import socket
 import threading
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -181,10 +180,6 @@ def counts(views: list[RunnerView]) -> dict[str, int]:
     for view in views:
         found[view.status] += 1
     return found
-
-
-def local_midnight(now: float, timezone) -> float:
-    return datetime.fromtimestamp(now, timezone).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 class RunnerHeartbeat:

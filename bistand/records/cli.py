@@ -10,13 +10,24 @@ screen, never a log. `explain --all` prints no names and masks personnummer.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
 from bistand.records.chain import RecordChain
+from bistand.records.explain import (
+    SAME,
+    explain_record,
+    find_decision,
+    installed_now,
+    latest_decisions,
+    reassess,
+    record_header,
+)
 from bistand.records.record import SCHEMA_FILE
+from bistand.records.schema import schema_text
 from bistand.report import LOCAL_TZ
 
 
@@ -58,8 +69,6 @@ def records_main(argv: list[str]) -> int:
         sub.add_argument("--dir", type=Path, help="the records folder (default: <output_dir>/records)")
     args = parser.parse_args(argv)
     if args.command == "schema":
-        from bistand.records.schema import schema_text
-
         if args.write:
             SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
             SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
@@ -98,8 +107,6 @@ def _purge(chain: RecordChain, older_than: int | None) -> int:
 
 def remove_reports(records_dir: Path, record: dict) -> None:
     """A purged record's report files, where they are still the ones written with it (and the PDF)."""
-    import hashlib
-
     files = record.get("report", {}).get("files", {})
     for kind, meta in files.items():
         path = (records_dir / meta["path"]).resolve()
@@ -117,16 +124,6 @@ def remove_reports(records_dir: Path, record: dict) -> None:
 
 
 def explain_main(argv: list[str]) -> int:
-    from bistand.records.explain import (
-        SAME,
-        explain_record,
-        find_decision,
-        installed_now,
-        latest_decisions,
-        reassess,
-        record_header,
-    )
-
     parser = argparse.ArgumentParser(
         prog="python -m bistand explain",
         description="How a decision was reached, from its record, and whether it would be the same today.")

@@ -7,8 +7,8 @@ import argparse
 import json
 import time
 
-from bistand.dashboard.stats import TIMEZONE
-from bistand.monitoring.runners import STATUS_LABELS, list_runners, local_midnight
+from bistand.monitoring.clock import TIMEZONE, local_midnight
+from bistand.monitoring.runners import STATUS_LABELS, list_runners
 from bistand.queue.states import LABELS
 from bistand.queue.store import ActionRefused
 from bistand.report.plural import plural

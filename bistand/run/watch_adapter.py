@@ -22,6 +22,7 @@ import signal
 import time
 from pathlib import Path
 
+from robot.libraries.BuiltIn import BuiltIn
 from RPA.Robocorp.WorkItems import EmptyQueue
 
 from bistand.bot.inbox import mark_queued, new_applications
@@ -48,8 +49,6 @@ class _RunEndIsNoWarning(logging.Filter):
 def run_context():
     """The run's context, as the suite's keyword library built it (bistand.bot.keywords): the
     adapter shares its browser and logins rather than holding state of its own."""
-    from robot.libraries.BuiltIn import BuiltIn
-
     return BuiltIn().get_library_instance("bistand.bot.keywords.Bistand").ctx
 
 

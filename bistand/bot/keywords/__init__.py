@@ -22,6 +22,7 @@ from bistand.bot.keywords.assessment import AssessmentKeywords
 from bistand.bot.keywords.casework import CaseworkKeywords
 from bistand.bot.keywords.eservice import EServiceKeywords
 from bistand.bot.keywords.run_control import RunControlKeywords
+from bistand.bot.prepare import InFlight
 from bistand.monitoring.health import PortalHealth
 
 __all__ = ["Bistand"]
@@ -34,10 +35,11 @@ class Bistand(DynamicCore):
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.ctx = RunContext(settings, health=PortalHealth())  # the page objects report each request to it
-        self.run_control = RunControlKeywords(self.ctx)
+        self.flight = InFlight(self.ctx)  # the applications in flight: their steps on the browser loop
+        self.run_control = RunControlKeywords(self.ctx, self.flight)
         super().__init__([
             self.run_control,
-            CaseworkKeywords(self.ctx),
-            AssessmentKeywords(self.ctx),
+            CaseworkKeywords(self.ctx, self.flight),
+            AssessmentKeywords(self.ctx, self.flight),
             EServiceKeywords(self.ctx),
         ])

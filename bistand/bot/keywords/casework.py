@@ -18,6 +18,7 @@ from robot.libraries.BuiltIn import BuiltIn
 
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.prepare import InFlight
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
@@ -28,8 +29,9 @@ from bistand.report.plural import plural
 class CaseworkKeywords:
     """Read Case From All Systems, Write Decision Basis, Decide Or Hand Over To Caseworker."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight) -> None:
         self.ctx = ctx
+        self.flight = flight
 
     @keyword
     def start_work_on_application(self) -> ItemWork | None:
@@ -81,7 +83,7 @@ class CaseworkKeywords:
     def read_case_from_all_systems(self, work: ItemWork) -> None:
         """E-service form and attachments, every agency register for every member, the frame and
         the case, read concurrently; the result is the case bundle."""
-        self.ctx.run_step(work, "read")
+        self.flight.run_step(work, "read")
         bundle = work.bundle
         logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
                     f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
@@ -90,7 +92,7 @@ class CaseworkKeywords:
     def register_application_if_unknown(self, work: ItemWork) -> None:
         """Registers the application on its case (Registrera ansökan) when the case-management
         system does not know it yet, as a caseworker does with an application filed today."""
-        self.ctx.run_step(work, "register")
+        self.flight.run_step(work, "register")
         if "application" in work.written:
             logger.info(f"{work.application_id}: registered in the case-management system")
 
@@ -105,7 +107,7 @@ class CaseworkKeywords:
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
             work.written = [*work.written, *self._desktop.write(work, work.report_text)]
-        self.ctx.run_step(work, "write")
+        self.flight.run_step(work, "write")
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
 
 

@@ -13,16 +13,19 @@ from urllib.parse import quote
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
+from RPA.Robocorp.WorkItems import EmptyQueue
 
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import lease_check, work_from_payload
+from bistand.bot.prepare import InFlight
+from bistand.bot.recording import queue_store_of_this_run, record_outcome
 from bistand.bot.recycle import RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
+from bistand.bot.tracing import save_trace_chunks
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
-from bistand.dashboard.recording import queue_store_of_this_run, record_outcome
 from bistand.queue.store import PARK_AT_ONCE
 from bistand.report.plural import plural
 
@@ -41,12 +44,13 @@ class RunControlKeywords:
 
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight) -> None:
         self.ctx = ctx
+        self.flight = flight
         self._suite = None
         self.items_started = 0
         self.items_limit = 0
-        ctx.on_ahead_finished = self._take_ahead_while_waiting
+        flight.on_ahead_finished = self._take_ahead_while_waiting
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.done_before = int(os.environ.get("BISTAND_ITEMS_BEFORE", "0") or 0)
@@ -93,8 +97,6 @@ class RunControlKeywords:
         """Reserves the next input work item and adds a task for it, named by its application
         id and run after the current one; nothing when the queue has no item due (or the limit
         is reached)."""
-        from RPA.Robocorp.WorkItems import EmptyQueue
-
         if int(items_limit) and self.items_started >= int(items_limit):
             return
         items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
@@ -117,7 +119,7 @@ class RunControlKeywords:
 
     def _take_ahead(self, adapter, items_limit: int) -> None:
         """Keeps `in_flight` applications moving: takes more items from the queue ahead of the suite
-        and starts preparing them (bistand.bot.prepare), as many as make `in_flight` with the
+        and starts preparing them (bistand.bot.prepare.InFlight), as many as make `in_flight` with the
         suite's own and those still running ahead; at most IN_HAND_PER_FLIGHT × `in_flight` wait
         in hand. Needs the queue's adapter (Control Room's hands out one item at a time: then one
         application is in flight)."""
@@ -126,7 +128,7 @@ class RunControlKeywords:
             return
         if self._recycle_reason():
             return  # the contexts are due for renewal: let what is in flight finish first
-        room = min(in_flight - self.ctx.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
+        room = min(in_flight - self.flight.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
         if items_limit:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
         for item_id, payload in adapter.reserve_ahead(max(room, 0)):
@@ -134,7 +136,7 @@ class RunControlKeywords:
                 work = work_from_payload(payload or {}, lease_check(adapter, item_id))
             except BusinessError:
                 continue  # the suite fails it for its payload when it gets there
-            self.ctx.start_ahead(work)
+            self.flight.start_ahead(work)
             logger.debug(f"{item_id} taken ahead")
 
     def _recycle_reason(self) -> str:
@@ -173,7 +175,7 @@ class RunControlKeywords:
         except Exception:  # noqa: BLE001 - outside Robot Framework
             return
         for item_id in list(getattr(adapter, "ahead", ())):
-            self.ctx.drop_ahead(item_id)
+            self.flight.drop_ahead(item_id)
             adapter.hand_back(item_id)
             logger.info(f"{item_id} handed back to the queue: this run ends before it")
 
@@ -225,8 +227,6 @@ class RunControlKeywords:
             return self.run_dir
 
     def _save_traces(self, out: Path) -> list[Path]:
-        from bistand.bot.tracing import save_trace_chunks
-
         return self.ctx.run(save_trace_chunks(self.ctx, out))
 
     @keyword

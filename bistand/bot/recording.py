@@ -12,6 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from robot.libraries.BuiltIn import BuiltIn
+
+from bistand.bot.casework import decided_by_bot
 from bistand.queue.store import DecidedBy, ItemOutcome, QueueStore
 
 LOG = logging.getLogger(__name__)
@@ -25,8 +28,6 @@ def decided_by(outcome: str, mode: Any, work: Any) -> DecidedBy:
         return "caseworker"
     if outcome != "DONE":
         return ""
-    from bistand.bot.casework import decided_by_bot
-
     if work.bundle is not None and work.assessment is not None and decided_by_bot(mode, work.bundle, work.assessment):
         return "robot"
     return "caseworker"
@@ -51,12 +52,11 @@ def relative_run_dir(run_dir: Path, output_dir: Path) -> str:
 def queue_store_of_this_run() -> QueueStore | None:
     """The store behind `RPA.Robocorp.WorkItems` when the run works the queue (None with another
     work-item adapter: a replay or Control Room's own queue)."""
-    from robot.libraries.BuiltIn import BuiltIn
 
-    from bistand.run.adapter import QueueAdapter
 
     adapter = getattr(BuiltIn().get_library_instance("RPA.Robocorp.WorkItems"), "adapter", None)
-    return adapter.store if isinstance(adapter, QueueAdapter) else None
+    store = getattr(adapter, "store", None)  # the run core's QueueAdapter (bistand.run.adapter) holds one
+    return store if isinstance(store, QueueStore) else None
 
 
 def record_outcome(result: Any, work: Any, settings: Any, run_dir: Path, store: QueueStore | None = None) -> None:
