@@ -25,10 +25,8 @@ from pathlib import Path
 
 import httpx
 
-from bistand.bench.floor import floor_settings, run_floor
 from bistand.bench.harness import Simulators, bot_env, percentile
 from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu
-from bistand.bench.watch import main as watch_bench
 from bistand.bot.config import ROOT
 from bistand.run.exit_codes import ExitCode
 
@@ -112,6 +110,10 @@ def mark_progress(lines, sampler: Sampler):
 
 
 def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
+    # deferred: the floor loads the bot's casework and Playwright, which `python -m bistand`
+    # building its command tree must not pay for
+    from bistand.bench.floor import floor_settings, run_floor
+
     sims = Simulators(world, work / "floor-sims")
     try:
         sims_cpu_before = sims.cpu()
@@ -137,18 +139,36 @@ def floor_figures(floor, sims_cpu: float, median: float, outcomes: dict) -> dict
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bistand bench", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here as JSON")
     parser.add_argument("--browser", choices=["headless-shell", "chromium"], default="headless-shell")
     parser.add_argument("--read", choices=["fetch", "render"], default="fetch")
     parser.add_argument("--watch-latency", type=int, metavar="N", default=None,
                         help="instead: N citizens file re-applications while a watcher runs (bistand/bench/watch.py)")
-    args = parser.parse_args(argv)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`bench` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("bench", help="seconds, memory and CPU per application against the HTTP floor "
+                                               "(README, Performance)", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=bench)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command on its own (tests, tools/benchmark.py): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return bench(parser.parse_args(argv))
+
+
+def bench(args: argparse.Namespace) -> int:
     # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json).
     os.environ["BISTAND_DEMO"] = "1"
     if args.watch_latency is not None:
+        from bistand.bench.watch import main as watch_bench  # deferred: Playwright, as above
+
         return watch_bench(args.world, args.watch_latency, args.json)
     world = args.world.resolve()
     work = Path(tempfile.mkdtemp(prefix="bistand-bench-"))

@@ -164,8 +164,7 @@ def verify(directory: Path, year: int, source: Path, correct: bool) -> int:
     return ExitCode.OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bistand norm", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm-dir", type=Path, default=None,
                         help="the installed tables (default: norm_dir of the settings, BISTAND_NORM_DIR)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -180,15 +179,28 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--from", dest="source", type=Path, required=True, help="published figures (YAML)")
     verify_cmd.add_argument("--correct", action="store_true",
                             help="replace mismatching values by the published figures (official)")
-    return parser
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`norm show | add | verify` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("norm", help="show | add | verify the riksnorm tables (next year's norm)",
+                                 description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=norm)
 
 
 def main(argv: list[str]) -> int:
-    parser = _parser()
+    """The command on its own (tests): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand norm", description=__doc__.splitlines()[0])
+    add_arguments(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints the usage; an invalid command line is exit 2
         return ExitCode.USAGE if exc.code else ExitCode.OK
+    return norm(args)
+
+
+def norm(args: argparse.Namespace) -> int:
     directory = args.norm_dir
     if directory is None:
         from bistand.bot.config import load_settings

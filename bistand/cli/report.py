@@ -28,8 +28,7 @@ from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
 from bistand.run.exit_codes import ExitCode
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bistand report", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--world", required=True, type=Path, help="world JSON file (bistand-world/1)")
     parser.add_argument("--out", required=True, type=Path, help="directory for the reports and outcomes.json")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SUPPORT.value)
@@ -39,7 +38,14 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: $BISTAND_GUIDELINE or %(default)r)")
     parser.add_argument("--norm-dir", type=Path, default=Path(os.environ.get("BISTAND_NORM_DIR") or DEFAULT_NORM_DIR),
                         help="installed norm tables (default: $BISTAND_NORM_DIR or %(default)s)")
-    return parser
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`report` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("report", help="assess a world file offline and write reports + outcomes.json",
+                                 description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=report)
 
 
 def _error_text(exc: Exception) -> str:
@@ -104,7 +110,13 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The command on its own (tests, tools): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand report", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return report(parser.parse_args(argv))
+
+
+def report(args: argparse.Namespace) -> int:
     try:
         world = json.loads(args.world.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

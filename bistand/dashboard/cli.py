@@ -119,10 +119,11 @@ def hash_password_command() -> int:
     return ExitCode.OK
 
 
-def main(argv: list[str], env: dict[str, str] | None = None) -> int:
-    env = dict(os.environ if env is None else env)
-    parser = argparse.ArgumentParser(prog="python -m bistand dashboard",
-                                     description="The team lead's dashboard over the work queue.")
+def register(commands: argparse._SubParsersAction) -> None:
+    """`dashboard [hash-password]` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("dashboard", help="the team lead's dashboard over the queue "
+                                                   "[--port 8480] [--host 127.0.0.1] [--demo]",
+                                 description="The team lead's dashboard over the work queue.")
     parser.add_argument("--port", type=int, default=8480, help="default 8480")
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
@@ -131,7 +132,10 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
     parser.add_argument("--no-alerts", action="store_true", help="do not evaluate the alert rules in this process")
     parser.add_argument("command", nargs="?", choices=["hash-password"],
                         help="hash-password: print a password hash for the users file or the vault")
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=dashboard)
+
+
+def dashboard(args: argparse.Namespace) -> int:
     if args.command == "hash-password":
         return hash_password_command()
-    return serve(args, env)
+    return serve(args, dict(os.environ))

@@ -54,9 +54,28 @@ def _records_dir(value: Path | None) -> Path:
 # --- records ---------------------------------------------------------------------------------------
 
 
+def register(commands: argparse._SubParsersAction) -> None:
+    """`records verify | purge | schema` and `explain` in `python -m bistand`'s command tree."""
+    records = commands.add_parser("records", help="verify [--since DATE] | purge [--older-than N] | schema: "
+                                                  "the sealed decision records",
+                                  description="The sealed decision records (docs/records.md).")
+    add_records_arguments(records)
+    records.set_defaults(handler=records_command)
+    explain = commands.add_parser("explain", help="ANS-… | --all [--since DATE] [--json]: how a decision was "
+                                                  "reached; the same today?", description=EXPLAIN)
+    add_explain_arguments(explain)
+    explain.set_defaults(handler=explain_command, usage_error=explain.error)
+
+
 def records_main(argv: list[str]) -> int:
+    """`records …` on its own (tests): the same options as in the tree."""
     parser = argparse.ArgumentParser(prog="python -m bistand records",
                                      description="The sealed decision records (docs/records.md).")
+    add_records_arguments(parser)
+    return records_command(parser.parse_args(argv))
+
+
+def add_records_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="find changed, removed or inserted records (exit 1)")
     verify.add_argument("--since", type=since_type, help="only records sealed on or after DATE (YYYY-MM-DD)")
@@ -67,7 +86,9 @@ def records_main(argv: list[str]) -> int:
     schema.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_FILE}")
     for sub in (verify, purge):
         sub.add_argument("--dir", type=Path, help="the records folder (default: <output_dir>/records)")
-    args = parser.parse_args(argv)
+
+
+def records_command(args: argparse.Namespace) -> int:
     if args.command == "schema":
         if args.write:
             SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
@@ -123,10 +144,18 @@ def remove_reports(records_dir: Path, record: dict) -> None:
 # --- explain ---------------------------------------------------------------------------------------
 
 
+EXPLAIN = "How a decision was reached, from its record, and whether it would be the same today."
+
+
 def explain_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bistand explain",
-        description="How a decision was reached, from its record, and whether it would be the same today.")
+    """`explain …` on its own (tests): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand explain", description=EXPLAIN)
+    add_explain_arguments(parser)
+    parser.set_defaults(usage_error=parser.error)
+    return explain_command(parser.parse_args(argv))
+
+
+def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("application_id", nargs="?", help="ANS-ÅÅÅÅ-NNNNNN")
     parser.add_argument("--all", action="store_true", help="every application's latest record")
     parser.add_argument("--since", type=since_type, help="with --all: records sealed on or after DATE")
@@ -134,9 +163,11 @@ def explain_main(argv: list[str]) -> int:
     parser.add_argument("--dir", type=Path, help="the records folder (default: <output_dir>/records)")
     parser.add_argument("--norm-dir", type=Path,
                         help="the norm tables to re-assess with (default: norm_dir, BISTAND_NORM_DIR)")
-    args = parser.parse_args(argv)
+
+
+def explain_command(args: argparse.Namespace) -> int:
     if bool(args.application_id) == bool(args.all):
-        parser.error("ange ett ansökningsnummer eller --all")
+        args.usage_error("ange ett ansökningsnummer eller --all")
     settings = None if args.dir and args.norm_dir else _settings()
     chain = RecordChain(args.dir or settings.records_dir)
     norm_dir = args.norm_dir or settings.norm_dir

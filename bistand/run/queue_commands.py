@@ -13,6 +13,7 @@ from bistand.queue.states import LABELS
 from bistand.queue.store import ActionRefused
 from bistand.report.plural import plural
 from bistand.run.exit_codes import ExitCode
+from bistand.run.suite import base_env
 from bistand.run.work import queue_for
 
 
@@ -67,21 +68,26 @@ def runner_line(runner: dict) -> str:
     return line
 
 
-def main(argv: list[str], env: dict[str, str]) -> int:
-    """`queue status|retry|skip`."""
-    parser = argparse.ArgumentParser(prog="python -m bistand queue")
-    commands = parser.add_subparsers(dest="command", required=True)
-    status_parser = commands.add_parser("status", help="counts per state and the parked items")
+def register(commands: argparse._SubParsersAction) -> None:
+    """`queue status | retry | skip` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("queue", help="status [--json] | retry ID|--all-parked | skip ID --reason TEXT",
+                                 description=" ".join(__doc__.split()))
+    actions = parser.add_subparsers(dest="command", required=True)
+    status_parser = actions.add_parser("status", help="counts per state and the parked items")
     status_parser.add_argument("--json", action="store_true")
-    retry_parser = commands.add_parser("retry", help="put a parked, failed or skipped item back in the queue "
-                                                     "(its count of tries is kept: one more try)")
+    retry_parser = actions.add_parser("retry", help="put a parked, failed or skipped item back in the queue "
+                                                    "(its count of tries is kept: one more try)")
     which = retry_parser.add_mutually_exclusive_group(required=True)
     which.add_argument("application_id", nargs="?")
     which.add_argument("--all-parked", action="store_true")
-    skip_parser = commands.add_parser("skip", help="never process a pending, parked or failed item (handled by hand)")
+    skip_parser = actions.add_parser("skip", help="never process a pending, parked or failed item (handled by hand)")
     skip_parser.add_argument("application_id")
     skip_parser.add_argument("--reason", required=True)
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=lambda args: queue_command(args, base_env(None)))
+
+
+def queue_command(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """`queue status|retry|skip`; a refused action says why and exits 2."""
     if args.command == "status":
         return status(env, args.json)
     store = queue_for(env)
