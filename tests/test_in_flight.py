@@ -39,7 +39,7 @@ class Flight(InFlight):
 def control():
     ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "3"}))
     ctx.current_id = "ANS-2026-000001"
-    run_control = RunControlKeywords(ctx, Flight(ctx))
+    run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     run_control.items_started = 1
     return run_control
 
@@ -71,7 +71,7 @@ def test_items_waiting_in_hand_are_capped_and_the_items_limit_holds(control):
 
 def test_one_at_a_time_takes_nothing_ahead():
     ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "1"}))
-    run_control = RunControlKeywords(ctx, Flight(ctx))
+    run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     adapter = Adapter(due=5)
     run_control._take_ahead(adapter, 0)
     assert not adapter.ahead

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword
-from robot.libraries.BuiltIn import BuiltIn
+from RPA.Robocorp.WorkItems import WorkItems
 
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
@@ -29,15 +29,17 @@ from bistand.report.plural import plural
 class CaseworkKeywords:
     """Read Case From All Systems, Write Decision Basis, Decide Or Hand Over To Caseworker."""
 
-    def __init__(self, ctx: RunContext, flight: InFlight) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight, work_items: WorkItems) -> None:
         self.ctx = ctx
         self.flight = flight
+        self.work_items = work_items
+        """The suite's work-items library (bistand.run.library builds it): the item in hand."""
 
     @keyword
     def start_work_on_application(self) -> ItemWork | None:
         """The current input work item as a handle (the one prepared ahead when the runner took it
         ahead of the suite); None for an empty item (nothing queued)."""
-        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        items = self.work_items
         payload = items.get_work_item_payload() or {}
         application_id = payload.get("application_id")
         if not application_id:

@@ -13,20 +13,20 @@ from urllib.parse import quote
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
-from RPA.Robocorp.WorkItems import EmptyQueue
+from RPA.Robocorp.WorkItems import EmptyQueue, WorkItems
 
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import lease_check, work_from_payload
 from bistand.bot.prepare import InFlight
-from bistand.bot.recording import queue_store_of_this_run, record_outcome
+from bistand.bot.recording import record_outcome
 from bistand.bot.recycle import RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
 from bistand.bot.tracing import save_trace_chunks
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
-from bistand.queue.store import PARK_AT_ONCE
+from bistand.queue.store import PARK_AT_ONCE, QueueStore
 from bistand.report.plural import plural
 
 IN_HAND_PER_FLIGHT = 3
@@ -40,13 +40,20 @@ class RunControlKeywords:
     """Progress on the console, back-off between retries, one task per work item, the summary.
 
     Also a listener (API 3): it keeps the running suite so that each work item becomes a task of
-    its own, named by the application id, at the top level of log.html."""
+    its own, named by the application id, at the top level of log.html.
+
+    Given when built (bistand.run.library): the run context, the applications in flight, the
+    suite's work-items library (its adapter hands out the items) and the queue's store, where the
+    outcomes and the portals' figures go (None under an adapter without the queue)."""
 
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self, ctx: RunContext, flight: InFlight) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight, work_items: WorkItems | None,
+                 store: QueueStore | None = None) -> None:
         self.ctx = ctx
         self.flight = flight
+        self.work_items = work_items
+        self.store = store
         self._suite = None
         self.items_started = 0
         self.items_limit = 0
@@ -82,10 +89,10 @@ class RunControlKeywords:
     def _attach_portal_health(self) -> None:
         """The page objects' request figures go to the queue's database (none without the queue)."""
         attach = getattr(self.ctx.health, "attach", None)
-        if attach is None:
+        if attach is None or self.store is None:
             return
         try:
-            attach(queue_store_of_this_run())
+            attach(self.store)
         except Exception as exc:  # noqa: BLE001 - bookkeeping, never stops a run
             logger.debug(f"portal health not recorded: {type(exc).__name__}")
 
@@ -99,7 +106,7 @@ class RunControlKeywords:
         is reached)."""
         if int(items_limit) and self.items_started >= int(items_limit):
             return
-        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        items = self.work_items
         active = items.active_input
         if active is None or active.state is not None:
             try:
@@ -161,19 +168,14 @@ class RunControlKeywords:
 
     def _take_ahead_while_waiting(self) -> None:
         """Called (on the suite's thread) when an application prepared ahead has finished."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
-            return
-        if self.items_started:
-            self._take_ahead(adapter, self.items_limit)
+        if self.items_started and self.work_items is not None:
+            self._take_ahead(self.work_items.adapter, self.items_limit)
 
     def _hand_back_ahead(self) -> None:
         """Items taken ahead that the run ends before reaching go back to the queue untouched."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
+        if self.work_items is None:
             return
+        adapter = self.work_items.adapter
         for item_id in list(getattr(adapter, "ahead", ())):
             self.flight.drop_ahead(item_id)
             adapter.hand_back(item_id)
@@ -268,7 +270,7 @@ class RunControlKeywords:
             findings=assessment.finding_codes if assessment is not None and outcome == "DONE" else [],
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
-        record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir)  # for the dashboard
+        record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir, self.store)  # the dashboard
         flush = getattr(self.ctx.health, "flush", None)
         if flush is not None:
             flush()  # the portals' figures of this item: one transaction, none per request
@@ -299,11 +301,9 @@ class RunControlKeywords:
 
     def _queue_state(self) -> str:
         """What the queue made of the last release ('' with another work-item adapter)."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
+        if self.work_items is None:
             return ""
-        return getattr(adapter, "last_state", "")
+        return getattr(self.work_items.adapter, "last_state", "")
 
     def _progress(self, application_id: str, outcome: str) -> None:
         done = self.done_before + len(self.summary.items)
