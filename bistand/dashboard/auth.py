@@ -160,7 +160,7 @@ def load_users(environ: dict[str, str] | None = None) -> UserBook:
     try:
         file = vault_file(env)
         if file is not None:  # read the file named here, not whatever the process environment says
-            from RPA.Robocorp.Vault import FileSecrets
+            from RPA.Robocorp.Vault import FileSecrets  # deferred: rpaframework only when a vault is read
 
             users = dict(FileSecrets(str(file)).get_secret("dashboard"))
         else:
