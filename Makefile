@@ -39,6 +39,7 @@ test: venv chromium xvfb
 lint: venv
 	$(PY) -m ruff check .
 	$(VENV)/bin/robocop check tasks resources
+	$(VENV)/bin/lint-imports --no-cache
 
 simulators: venv
 	$(PY) -m simulators --world $(WORLD)

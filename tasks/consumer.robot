@@ -5,8 +5,7 @@ Documentation       Consumer: prepares each queued application for decision.
 ...                 mode, decides standard re-applications. System errors are retried with back-off,
 ...                 then handed back to the work queue, which tries again later or parks the item.
 
-Library             RPA.Robocorp.WorkItems
-Library             bistand.bot.keywords.Bistand
+Library             bistand.run.library.RunLibrary
 
 Suite Setup         Start Run    consumer
 Suite Teardown      Finish Run

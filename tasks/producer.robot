@@ -3,8 +3,7 @@ Documentation       Producer: queues every new application in the e-service inbo
 ...                 Payload: application id, case number and period only. An application is queued
 ...                 once; items a crashed run left unfinished are queued again.
 
-Library             RPA.Robocorp.WorkItems
-Library             bistand.bot.keywords.Bistand
+Library             bistand.run.library.RunLibrary
 
 Suite Setup         Start Run    producer
 Suite Teardown      Finish Run

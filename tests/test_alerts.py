@@ -203,8 +203,8 @@ def test_each_rule_fires_on_its_threshold_and_not_below(tmp_path):
     """The queue's rules at a moment the test picks: a Tuesday 10:00 in Stockholm (office hours)."""
     from datetime import datetime
 
-    from bistand.dashboard.stats import TIMEZONE
     from bistand.monitoring import runners
+    from bistand.monitoring.clock import TIMEZONE
 
     tuesday = datetime(2026, 12, 8, 10, 0, tzinfo=TIMEZONE).timestamp()
     clock = Clock(tuesday)

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from bistand.bench.cli import main as bench_main
-from bistand.bench.cli import mark_progress, percentile
+from bistand.bench.cli import mark_progress
 from bistand.bench.floor import floor_settings, run_floor
+from bistand.bench.harness import percentile
 from bistand.bench.processes import MEMORY_GROUPS, Sampler, kind_of, memory_group
 from tests.simulator_process import Simulators, free_base_port
 

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from bistand.bot.recording import outcome_of, record_outcome, relative_run_dir
 from bistand.bot.summary import ItemResult
 from bistand.core.models import Mode
 from bistand.dashboard import charts
-from bistand.dashboard.recording import outcome_of, record_outcome, relative_run_dir
 from bistand.dashboard.stats import (
     TIMEZONE,
     Bar,

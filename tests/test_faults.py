@@ -168,7 +168,7 @@ def test_the_sim_paths_themselves_never_fail():
 # --- the demo never turns faults on --------------------------------------------------------------
 
 def test_the_demo_starts_the_simulators_without_faults(monkeypatch):
-    from bistand.runner import demo
+    from bistand.run import demo
 
     started = []
 

@@ -11,6 +11,7 @@ import pytest
 from bistand.bot.config import load_settings
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.run_control import IN_HAND_PER_FLIGHT, RunControlKeywords
+from bistand.bot.prepare import InFlight
 
 
 class Adapter:
@@ -26,19 +27,19 @@ class Adapter:
         return [(i, {"application_id": i, "case_number": "EB-1", "period": "2026-12"}) for i in taken]
 
 
-class Context(RunContext):
-    """A run context whose applications taken ahead get a future the test settles by hand."""
+class Flight(InFlight):
+    """Applications taken ahead get a future the test settles by hand (no browser)."""
 
     def start_ahead(self, work: ItemWork) -> None:
-        self.items[work.application_id] = work
+        self.ctx.items[work.application_id] = work
         work.ahead = concurrent.futures.Future()
 
 
 @pytest.fixture
 def control():
-    ctx = Context(load_settings(environ={"BISTAND_IN_FLIGHT": "3"}))
+    ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "3"}))
     ctx.current_id = "ANS-2026-000001"
-    run_control = RunControlKeywords(ctx)
+    run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     run_control.items_started = 1
     return run_control
 
@@ -51,7 +52,7 @@ def test_in_flight_counts_the_suites_item_and_those_still_running_ahead(control)
     assert len(adapter.ahead) == 2  # nothing finished: nothing more taken
     control.ctx.items["ANS-2026-000002"].ahead.set_result(None)
     control._take_ahead(adapter, 0)  # one finished while the suite waits: the next one starts
-    assert list(adapter.ahead)[-1] == "ANS-2026-000004" and control.ctx.in_flight() == 3
+    assert list(adapter.ahead)[-1] == "ANS-2026-000004" and control.flight.in_flight() == 3
 
 
 def test_items_waiting_in_hand_are_capped_and_the_items_limit_holds(control):
@@ -69,8 +70,8 @@ def test_items_waiting_in_hand_are_capped_and_the_items_limit_holds(control):
 
 
 def test_one_at_a_time_takes_nothing_ahead():
-    ctx = Context(load_settings(environ={"BISTAND_IN_FLIGHT": "1"}))
-    run_control = RunControlKeywords(ctx)
+    ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "1"}))
+    run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     adapter = Adapter(due=5)
     run_control._take_ahead(adapter, 0)
     assert not adapter.ahead

@@ -1,28 +1,67 @@
-"""The keyword library (issue 10 part 7): one face over components that receive the run context."""
+"""The run's composition root (bistand.run.library.RunLibrary): one library face over the bot's
+keyword components and the work-items library; each component receives what it uses when built."""
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
 
+import pytest
 from robot import run as robot_run
 
 from bistand.bot import context as context_module
 from bistand.bot.config import load_settings
 from bistand.bot.context import ItemWork, RunContext
-from bistand.bot.keywords import Bistand
 from bistand.bot.keywords.eservice import NewApplication
+from bistand.run.adapter import QueueAdapter
+from bistand.run.library import RunLibrary
+from bistand.run.watch_adapter import WatchAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_components_share_the_context_they_were_given_and_faces_do_not_share():
     settings = load_settings(environ={})
-    first, second = Bistand(settings), Bistand(settings)
+    first, second = RunLibrary(settings), RunLibrary(settings)
     assert first.ctx is not second.ctx
-    components = [first.attributes[name] for name in first.get_keyword_names()]
-    assert {id(getattr(c, "__self__", None).ctx) for c in components} == {id(first.ctx)}
-    assert [first.run_control] == first.ROBOT_LIBRARY_LISTENER  # one task per work item
+    components = {getattr(first.attributes[name], "__self__", None) for name in first.get_keyword_names()}
+    bot_components = components - {first.work_items}
+    assert {id(c.ctx) for c in bot_components} == {id(first.ctx)}
+    assert first.work_items in components  # Release Input Work Item & co. from the same face
+    assert [first.work_items, first.run_control] == first.ROBOT_LIBRARY_LISTENER  # one task per work item
+
+
+def test_no_component_looks_another_up_through_robot_frameworks_registry():
+    lookups = [str(path.relative_to(ROOT)) for path in (ROOT / "bistand").rglob("*.py")
+               if "get_library_instance" in path.read_text(encoding="utf-8")]
+    assert lookups == []
+
+
+@pytest.mark.parametrize("adapter_name", ["bistand.run.adapter.QueueAdapter", "bistand.run.watch_adapter.WatchAdapter"])
+def test_the_root_hands_the_queue_store_and_the_run_context_to_what_uses_them(adapter_name, tmp_path, monkeypatch):
+    monkeypatch.setenv("BISTAND_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
+    monkeypatch.setenv("BISTAND_RUNNER_ID", "runner-test")
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", adapter_name)
+    library = RunLibrary(load_settings(environ={}))
+    adapter = library.work_items.adapter
+    try:
+        assert isinstance(adapter, QueueAdapter)
+        assert library.run_control.store is adapter.store is library.store
+        assert library.run_control.work_items is library.work_items
+        if isinstance(adapter, WatchAdapter):
+            assert adapter.ctx is library.ctx  # it polls the inbox with the run's browser
+    finally:
+        adapter._stop.set()
+        adapter.store.close()
+
+
+def test_under_a_file_adapter_nothing_is_recorded_in_a_queue(tmp_path, monkeypatch):
+    items = tmp_path / "work-items.json"
+    items.write_text("[]", encoding="utf-8")
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "RPA.Robocorp.WorkItems.FileAdapter")
+    monkeypatch.setenv("RPA_INPUT_WORKITEM_PATH", str(items))
+    library = RunLibrary(load_settings(environ={}))
+    assert library.store is None and library.run_control.store is None
 
 
 def test_no_module_level_run_state_is_left():
@@ -36,7 +75,7 @@ def test_no_module_level_run_state_is_left():
 
 
 def test_keywords_are_typed():
-    library = Bistand(load_settings(environ={}))
+    library = RunLibrary(load_settings(environ={}))
     start = inspect.signature(library.attributes["start_work_on_application"]).return_annotation
     collect = inspect.signature(library.attributes["collect_applications_to_queue"]).return_annotation
     assert "ItemWork" in str(start) and "NewApplication" in str(collect)

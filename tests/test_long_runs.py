@@ -16,7 +16,7 @@ import pytest
 
 from bistand.bot.recycle import MIN_ITEMS_BETWEEN_MEMORY_RECYCLES, RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
-from bistand.queue.cli import part_limit
+from bistand.run.work import part_limit
 from simulators.common.accounts import accounts
 from tests.bot_harness import bot_env, export, load_world, run_bot
 from tests.simulator_process import Simulators, free_base_port
@@ -161,7 +161,7 @@ def test_the_report_page_is_renewed_after_its_prints(browser_session):
 
 
 def test_a_batch_run_goes_on_in_a_new_part_only_after_a_full_part_and_while_items_are_due(tmp_path):
-    from bistand.queue.cli import another_part_due, queue_for
+    from bistand.run.work import another_part_due, queue_for
 
     env = {"BISTAND_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}"}
     assert not another_part_due(500, 500, "", False, True, env)  # the queue is empty

@@ -7,8 +7,8 @@ import threading
 import pytest
 from RPA.Robocorp.WorkItems import EmptyQueue, State, WorkItems
 
-from bistand.queue.adapter import QueueAdapter
 from bistand.queue.store import open_queue
+from bistand.run.adapter import QueueAdapter
 
 
 @pytest.fixture
@@ -25,14 +25,14 @@ def payload(n: int) -> dict:
 
 
 def test_rpaframework_loads_the_adapter_by_its_dotted_name(queue_env, monkeypatch):
-    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.queue.adapter.QueueAdapter")
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.run.adapter.QueueAdapter")
     library = WorkItems(autoload=False)
     assert isinstance(library.adapter, QueueAdapter)
 
 
 def test_the_producer_role_queues_saved_outputs_once(queue_env, monkeypatch):
     monkeypatch.setenv("BISTAND_QUEUE_ROLE", "producer")
-    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.queue.adapter.QueueAdapter")
+    monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "bistand.run.adapter.QueueAdapter")
     library = WorkItems(autoload=False)
     library.get_input_work_item()
     for n in (1, 2, 1):
@@ -145,7 +145,7 @@ def test_a_stop_signal_robot_framework_took_before_the_adapter_existed_ends_the_
 
     from robot.running.signalhandler import STOP_SIGNAL_MONITOR
 
-    from bistand.runner.watch_adapter import WatchAdapter
+    from bistand.run.watch_adapter import WatchAdapter
 
     monkeypatch.setenv("BISTAND_QUEUE_UNTIL_EMPTY", "0")
     monkeypatch.setenv("BISTAND_QUEUE_POLL_SECONDS", "0.05")

@@ -15,8 +15,8 @@ import pytest
 from RPA.Robocorp.WorkItems import State
 
 from bistand.dashboard.stats import dashboard_stats
-from bistand.queue.adapter import QueueAdapter
 from bistand.queue.store import ActionRefused, LeaseLost, open_queue
+from bistand.run.adapter import QueueAdapter
 from tests.queue_clock import TestClock
 from tests.simulator_process import ROOT
 

@@ -15,15 +15,16 @@ STILL_READING = {
     # writes, not reads: pyautogui, pyperclip and the client process take the display from DISPLAY
     "bistand/desktop/display.py": "sets DISPLAY and XAUTHORITY for the private Xvfb and restores them",
     # the run core (converted when it is handed the Settings: BISTAND_SETTINGS, docs/configuration.md)
-    "bistand/runner/cli.py": "copies the environment for the Robot Framework process",
-    "bistand/runner/demo.py": "sets the demo's BISTAND_* for its runners",
-    "bistand/runner/watch_adapter.py": "BISTAND_WATCH_SECONDS, _ROTATE_MINUTES, _ALIVE_FILE",
-    "bistand/queue/adapter.py": "BISTAND_QUEUE_ROLE, BISTAND_QUEUE_UNTIL_EMPTY",
+    "bistand/run/suite.py": "copies the environment for the Robot Framework process",
+    "bistand/run/demo.py": "sets the demo's BISTAND_* for its runners",
+    "bistand/run/watch_adapter.py": "BISTAND_WATCH_SECONDS, _ROTATE_MINUTES, _ALIVE_FILE",
+    "bistand/run/adapter.py": "BISTAND_QUEUE_ROLE, BISTAND_QUEUE_UNTIL_EMPTY",
     "bistand/bot/keywords/casework.py": "BISTAND_RUN_DIR",
     "bistand/bot/keywords/run_control.py": "BISTAND_TOTAL_ITEMS, BISTAND_ITEMS_BEFORE, BISTAND_RUN_DIR",
     "bistand/dashboard/cli.py": "copies the environment before --demo changes it",
-    "bistand/dashboard/recording.py": "BISTAND_RUNNER_ID",
+    "bistand/bot/recording.py": "BISTAND_RUNNER_ID",
     "bistand/bench/cli.py": "copies the environment for the bot run; sets BISTAND_DEMO",
+    "bistand/bench/harness.py": "copies the environment for the simulators and the bot run",
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bistand.bench.watch import Filing, WatchBench, figures, quiet_world, standard_applicants
-from bistand.runner.watch import watch
+from bistand.run.watch import watch
 from tests.bot_harness import load_world
 
 

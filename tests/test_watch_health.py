@@ -8,8 +8,8 @@ import time
 
 import httpx
 
-from bistand.runner.health_endpoint import HealthEndpoint
-from bistand.runner.watch import Watcher
+from bistand.run.health_endpoint import HealthEndpoint
+from bistand.run.watch import Watcher
 
 
 class Running:

@@ -14,101 +14,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from bistand.bench.floor import floor_settings, run_floor
-from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu, tree_cpu
-from bistand.bot.config import ROOT, SYSTEMS
-from bistand.runner.cli import EXIT_OK, EXIT_PARKED, EXIT_SYSTEM_FAILURES
-from bistand.runner.demo import _pick_base_port
+import httpx
+
+from bistand.bench.harness import Simulators, bot_env, percentile
+from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu
+from bistand.bot.config import ROOT
+from bistand.run.exit_codes import ExitCode
 
 MEASURED = ("DONE", "BUSINESS")
 """Outcomes whose seconds are the bot's work on the application; a parked or failed try is not."""
 
 
-class Simulators:
-    """`python -m simulators` as a separate process (the bot never imports the simulators)."""
-
-    def __init__(self, world: Path, state_dir: Path) -> None:
-        self.base_port = _pick_base_port(8400 + (os.getpid() % 40) * 20)
-        self.state_dir = state_dir
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulators", "--world", str(world), "--state-dir", str(state_dir),
-             "--base-port", str(self.base_port), "--reset"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: list[str] = []
-        ready = threading.Event()
-
-        def pump() -> None:
-            for line in self.process.stdout:
-                self.lines.append(line.rstrip())
-                if line.strip() == "ready":
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + 120
-        while not ready.wait(0.1):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit("simulators did not start:\n" + "\n".join(self.lines[-20:]))
-
-    @property
-    def urls(self) -> dict[str, str]:
-        """Each system's URL as the simulators printed it."""
-        found = {}
-        for line in self.lines:
-            parts = line.split()
-            if parts and parts[0] in SYSTEMS and parts[-1].startswith("http"):
-                found[parts[0]] = parts[-1]
-        return found
-
-    def cpu(self) -> float:
-        return sum(tree_cpu(self.process.pid).values())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Nearest rank: the smallest value at least `share` of the values are at or below."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
-def bot_env(urls: dict[str, str], frames_dir: Path, work: Path, browser: str, read: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({f"BISTAND_URL_{system.upper()}": url for system, url in urls.items()})
-    env.update({
-        "BISTAND_FRAMES_DIR": str(frames_dir), "BISTAND_STATE_DIR": str(work / "bot-state"),
-        "BISTAND_OUTPUT_DIR": str(work / "output"), "BISTAND_MODE": "support",
-        "BISTAND_BROWSER": browser, "BISTAND_READ_STRATEGY": read,
-    })
-    return env
-
-
 def outcomes_from_export(url: str) -> dict[str, dict]:
     """Proposal, amount and findings per application as the case-management system holds them."""
-    import httpx
-
     with httpx.Client(base_url=url, follow_redirects=True, timeout=30) as client:
         client.post("/login", data={"username": "demo", "password": "demo", "next": "/"})
         latest = client.get("/api/export").json()["latest_decision_basis"]
@@ -151,8 +78,8 @@ def run_finished(code: int, summary: dict) -> bool:
     outcomes = summary.get("outcomes", {})
     if summary.get("stopped_reason"):
         return False
-    return (code == EXIT_OK or (code == EXIT_PARKED and bool(outcomes.get("PARKED")))
-            or (code == EXIT_SYSTEM_FAILURES and bool(outcomes.get("APPLICATION"))))
+    return (code == ExitCode.OK or (code == ExitCode.PARKED and bool(outcomes.get("PARKED")))
+            or (code == ExitCode.SYSTEM_FAILURES and bool(outcomes.get("APPLICATION"))))
 
 
 def item_outcomes(items: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -183,6 +110,10 @@ def mark_progress(lines, sampler: Sampler):
 
 
 def run_floor_on_fresh_world(world: Path, work: Path) -> tuple:
+    # deferred: the floor loads the bot's casework and Playwright, which `python -m bistand`
+    # building its command tree must not pay for
+    from bistand.bench.floor import floor_settings, run_floor
+
     sims = Simulators(world, work / "floor-sims")
     try:
         sims_cpu_before = sims.cpu()
@@ -208,19 +139,35 @@ def floor_figures(floor, sims_cpu: float, median: float, outcomes: dict) -> dict
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bistand bench", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--world", type=Path, default=ROOT / "devdata" / "worlds" / "demo.json")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here as JSON")
     parser.add_argument("--browser", choices=["headless-shell", "chromium"], default="headless-shell")
     parser.add_argument("--read", choices=["fetch", "render"], default="fetch")
     parser.add_argument("--watch-latency", type=int, metavar="N", default=None,
                         help="instead: N citizens file re-applications while a watcher runs (bistand/bench/watch.py)")
-    args = parser.parse_args(argv)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`bench` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("bench", help="seconds, memory and CPU per application against the HTTP floor "
+                                               "(README, Performance)", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=bench)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command on its own (tests, tools/benchmark.py): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return bench(parser.parse_args(argv))
+
+
+def bench(args: argparse.Namespace) -> int:
     # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json).
     os.environ["BISTAND_DEMO"] = "1"
     if args.watch_latency is not None:
-        from bistand.bench.watch import main as watch_bench
+        from bistand.bench.watch import main as watch_bench  # deferred: Playwright, as above
 
         return watch_bench(args.world, args.watch_latency, args.json)
     world = args.world.resolve()
@@ -267,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"written to {args.json}")
-    return 0
+    return ExitCode.OK
 
 
 def print_result(result: dict) -> None:

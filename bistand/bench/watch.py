@@ -28,8 +28,11 @@ from pathlib import Path
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from bistand.bench.harness import Simulators, bot_env, percentile
 from bistand.bench.processes import tree_cpu
 from bistand.bot.config import ROOT
+from bistand.browser import BrowserSession
+from bistand.run.exit_codes import ExitCode
 
 WATCH_SECONDS = 10
 ANSWER_TIMEOUT_S = 180.0
@@ -158,8 +161,6 @@ async def file_and_wait(context, eservice_url: str, personnummer: str, timeout: 
 
 
 def file_all(eservice_url: str, applicants: list[str], count: int) -> list[Filing]:
-    from bistand.browser import BrowserSession
-
     async def citizens(session: BrowserSession) -> list[Filing]:
         context = await session.browser.new_context()
         try:
@@ -173,8 +174,6 @@ def file_all(eservice_url: str, applicants: list[str], count: int) -> list[Filin
 
 
 def run_watch_bench(world_path: Path, count: int, work: Path) -> WatchBench:
-    from bistand.bench.cli import Simulators, bot_env
-
     world = json.loads(world_path.read_text(encoding="utf-8"))
     applicants = standard_applicants(world)
     if not applicants:
@@ -204,12 +203,6 @@ def run_watch_bench(world_path: Path, count: int, work: Path) -> WatchBench:
     return result
 
 
-def nearest_rank(values: list[float], share: float) -> float:
-    from bistand.bench.cli import percentile
-
-    return percentile(values, share)
-
-
 def figures(bench: WatchBench, world: str, count: int) -> dict:
     latencies = [f.latency_s for f in bench.filings if f.latency_s is not None]
     return {
@@ -218,7 +211,7 @@ def figures(bench: WatchBench, world: str, count: int) -> dict:
         "watch_answered": len(latencies),
         "watch_decided_by_robot": sum(f.decided_by_robot for f in bench.filings if f.latency_s is not None),
         "watch_latency_median_s": round(statistics.median(latencies), 2) if latencies else None,
-        "watch_latency_p95_s": round(nearest_rank(latencies, 0.95), 2) if latencies else None,
+        "watch_latency_p95_s": round(percentile(latencies, 0.95), 2) if latencies else None,
         "watch_latency_max_s": round(max(latencies), 2) if latencies else None,
         "watch_poll_seconds": WATCH_SECONDS,
         "watch_idle_cpu_s_per_min": round(bench.idle_cpu_s_per_min, 2),
@@ -231,7 +224,7 @@ def figures(bench: WatchBench, world: str, count: int) -> dict:
 def main(world: Path, count: int, json_out: Path | None) -> int:
     if count < 1:
         print("--watch-latency needs at least one application", flush=True)
-        return 2
+        return ExitCode.USAGE
     work = Path(tempfile.mkdtemp(prefix="bistand-watch-bench-"))
     result = figures(run_watch_bench(world.resolve(), count, work), world.name, count)
     print(f"world:                    {result['world']} (automated, watch every {WATCH_SECONDS} s)")
@@ -246,4 +239,5 @@ def main(world: Path, count: int, json_out: Path | None) -> int:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"written to {json_out}")
-    return 0 if result["watch_answered"] == count and result["watch_stop_exit_code"] == 0 else 1
+    answered = result["watch_answered"] == count and result["watch_stop_exit_code"] == ExitCode.OK
+    return ExitCode.OK if answered else ExitCode.SYSTEM_FAILURES

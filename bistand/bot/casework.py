@@ -31,6 +31,8 @@ from bistand.core.models import (
 )
 from bistand.core.personnummer import InvalidPersonnummer
 from bistand.pages.base import write_safely
+from bistand.pages.casemgmt import DecisionBasisForm, DecisionForm, PaymentOrderForm
+from bistand.report.notice import already_sent, render_notice
 from bistand.report.plural import plural
 
 MAX_OPEN_TABS = 8
@@ -198,8 +200,6 @@ async def tell_applicant(eservice, application_id: str, assessment, decided: boo
 
     The notice holds amounts: it goes to the applicant only, never to a log. Returns whether it
     was sent now."""
-    from bistand.report.notice import already_sent, render_notice
-
     sent = [m.text for m in await eservice.messages(application_id)]
     if already_sent(sent, application_id, assessment.period, decided):
         return False
@@ -210,8 +210,6 @@ async def tell_applicant(eservice, application_id: str, assessment, decided: boo
 
 async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     """Write what is missing in the case-management system and the e-service; never twice."""
-    from bistand.pages.casemgmt import DecisionBasisForm, DecisionForm, PaymentOrderForm
-
     bundle, assessment, overview = work.bundle, work.assessment, work.overview
     app = bundle.application
     casemgmt = await ctx.page("casemgmt")

@@ -7,7 +7,6 @@ components, so the browser starts once per run and every system is logged in onc
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import importlib
 import inspect
@@ -69,7 +68,7 @@ class ItemWork:
     ahead: Any = None
     """The background run of this application's steps when it is prepared in flight (a future)."""
     ahead_steps: dict[str, Any] = field(default_factory=dict)
-    """Step name → the result of that step run ahead (see bistand.bot.prepare)."""
+    """Step name → the result of that step run ahead (see bistand.bot.prepare.InFlight)."""
     reads: dict[tuple, Any] = field(default_factory=dict)
     """What an earlier try of this item read successfully (the form, attachments, each register's
     answer), so a retry repeats only what failed. The case page and the e-service's case search are
@@ -94,7 +93,6 @@ class RunContext:
         self._pages: dict[str, PortalPage] = {}
         self.items: dict[str, ItemWork] = {}
         self.started = time.perf_counter()
-        self.on_ahead_finished: Callable[[], None] | None = None
         self.current_id = ""
         """The application the suite works on now."""
 
@@ -109,62 +107,6 @@ class RunContext:
 
     def run(self, coro, timeout: float | None = 300):
         return self.browser().run(coro, timeout=timeout)
-
-    def run_step(self, work: ItemWork, step: str, timeout: float = 300) -> None:
-        """One step of `work` (bistand.bot.prepare.run_step), waited for from the suite's thread.
-
-        While it waits, each application prepared ahead that finishes calls `on_ahead_finished`
-        (the run control takes the next item ahead then), so the runner keeps `in_flight`
-        applications moving even while the suite waits on a slow one."""
-        from bistand.bot.prepare import run_step
-
-        future = self.browser().submit(run_step(self, work, step))
-        deadline = time.monotonic() + timeout
-        while True:
-            running = [w.ahead for w in self.items.values() if w.ahead is not None and not w.ahead.done()]
-            left = deadline - time.monotonic()
-            done, _ = concurrent.futures.wait([future, *running], timeout=max(left, 0),
-                                              return_when=concurrent.futures.FIRST_COMPLETED)
-            if future in done or left <= 0:
-                future.result(timeout=0)  # its result, its error, or TimeoutError at the deadline
-                return
-            if self.on_ahead_finished is not None:
-                self.on_ahead_finished()
-
-    def in_flight(self) -> int:
-        """Applications whose steps are running: those prepared ahead and still going, and the
-        suite's current one (counted once, whether its steps run ahead or in the suite)."""
-        running = {w.application_id for w in self.items.values() if w.ahead is not None and not w.ahead.done()}
-        return len(running | ({self.current_id} if self.current_id else set()))
-
-    def start_ahead(self, work: ItemWork) -> None:
-        """Starts preparing an application the runner has taken ahead of the suite (in flight)."""
-        from bistand.bot.prepare import prepare_ahead, steps_ahead
-
-        self.items[work.application_id] = work
-        work.ahead = self.browser().submit(prepare_ahead(self, work, steps_ahead(self)))
-
-    def drop_ahead(self, application_id: str) -> None:
-        """Lets an application prepared ahead that the suite will not reach (the run ends) finish
-        its steps before it goes back to the queue: a write cancelled half-way could still reach
-        the portal after another runner has checked for it. Its steps fail fast on a portal that
-        is down (the page timeout); only one still running after that is cancelled."""
-        work = self.items.pop(application_id, None)
-        if work is None or work.ahead is None or self.session is None:
-            return
-        try:
-            work.ahead.result(timeout=2 * self.settings.page_timeout_ms / 1000 + 5)
-        except concurrent.futures.TimeoutError:
-            work.ahead.cancel()
-        except BaseException as exc:  # noqa: BLE001 - its error is the next runner's to meet
-            logger.debug(f"{application_id} ahead ended with {type(exc).__name__}")
-
-        async def settled() -> None:
-            for result in work.ahead_steps.values():
-                if result.done() and not result.cancelled():
-                    result.exception()  # retrieved: no "never retrieved" noise at shutdown
-
-        self.run(settled(), timeout=30)
 
     def partition(self, system: str) -> str:
         """Which browser context a system's pages live in.

@@ -1,7 +1,7 @@
 """The e-service inbox as the producer sees it: new applications, and marking them queued.
 
 Shared by the producer suite's keywords and the watch adapter, which queues new applications
-itself between items (bistand/runner/watch_adapter.py).
+itself between items (bistand/run/watch_adapter.py).
 """
 
 from __future__ import annotations

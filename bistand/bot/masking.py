@@ -4,7 +4,7 @@ log.html and output.xml are read by the team lead and by operators, not only by 
 every log message, keyword and task failure message and keyword argument goes through
 `mask_personnummer_in_text` before Robot Framework stores it. The keywords already mask what they
 log; this is the net under them (a library's own message, an exception text from a page).
-Given to every run with `--listener bistand.bot.masking.MaskingListener` (bistand.runner, robot.yaml).
+Given to every run with `--listener bistand.bot.masking.MaskingListener` (bistand.run.suite, robot.yaml).
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 ahead of the task suite (several applications in flight per runner, issue 10 part 6).
 
 The consumer suite names the steps (`Read Case From All Systems`, `Assess Case`, ...) and each
-keyword runs its step through `run_step`. While the suite works on one application, the runner
-has already taken the next ones from the queue and `prepare_ahead` runs their steps in the
-background, in order, on the same browser; when the suite reaches such an application, each
-keyword waits for its step's result instead of running it again. A step that failed ahead raises
-in its keyword exactly as if it had run there, so retries, back-off and the release to the queue
-stay in the suite. A retry always runs in the suite, one step at a time.
+keyword runs its step through `InFlight.run_step` (the keyword library builds one `InFlight` over
+the run context and gives it to the components that run steps or take items ahead). While the
+suite works on one application, the runner has already taken the next ones from the queue and
+`prepare_ahead` runs their steps in the background, in order, on the same browser; when the suite
+reaches such an application, each keyword waits for its step's result instead of running it again.
+A step that failed ahead raises in its keyword exactly as if it had run there, so retries, back-off
+and the release to the queue stay in the suite. A retry always runs in the suite, one step at a time.
 
 Steps never log through Robot Framework (it drops messages from other threads): the keywords
 log once their step is done. The writes are the same idempotent writes either way.
@@ -16,7 +17,11 @@ log once their step is done. The writes are the same idempotent writes either wa
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import time
 from collections.abc import Awaitable, Callable
+
+from robot.api import logger
 
 from bistand.bot import casework
 from bistand.bot.context import ItemWork, RunContext
@@ -173,3 +178,68 @@ def steps_ahead(ctx: RunContext) -> tuple[str, ...]:
     if ctx.settings.casemgmt_client == "desktop":
         return STEPS[:-1]
     return STEPS
+
+
+class InFlight:
+    """The applications a runner keeps moving: the suite's current one and those taken ahead of it,
+    prepared on the run's browser loop. The run context holds their `ItemWork`; this runs their steps."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self.on_ahead_finished: Callable[[], None] | None = None
+        """Called on the suite's thread when an application prepared ahead finishes (the run control
+        takes the next item ahead then)."""
+
+    def run_step(self, work: ItemWork, step: str, timeout: float = 300) -> None:
+        """One step of `work` (`run_step` above), waited for from the suite's thread.
+
+        While it waits, each application prepared ahead that finishes calls `on_ahead_finished`,
+        so the runner keeps `in_flight` applications moving even while the suite waits on a slow one."""
+        ctx = self.ctx
+        future = ctx.browser().submit(run_step(ctx, work, step))
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [w.ahead for w in ctx.items.values() if w.ahead is not None and not w.ahead.done()]
+            left = deadline - time.monotonic()
+            done, _ = concurrent.futures.wait([future, *running], timeout=max(left, 0),
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+            if future in done or left <= 0:
+                future.result(timeout=0)  # its result, its error, or TimeoutError at the deadline
+                return
+            if self.on_ahead_finished is not None:
+                self.on_ahead_finished()
+
+    def in_flight(self) -> int:
+        """Applications whose steps are running: those prepared ahead and still going, and the
+        suite's current one (counted once, whether its steps run ahead or in the suite)."""
+        ctx = self.ctx
+        running = {w.application_id for w in ctx.items.values() if w.ahead is not None and not w.ahead.done()}
+        return len(running | ({ctx.current_id} if ctx.current_id else set()))
+
+    def start_ahead(self, work: ItemWork) -> None:
+        """Starts preparing an application the runner has taken ahead of the suite."""
+        self.ctx.items[work.application_id] = work
+        work.ahead = self.ctx.browser().submit(prepare_ahead(self.ctx, work, steps_ahead(self.ctx)))
+
+    def drop_ahead(self, application_id: str) -> None:
+        """Lets an application prepared ahead that the suite will not reach (the run ends) finish
+        its steps before it goes back to the queue: a write cancelled half-way could still reach
+        the portal after another runner has checked for it. Its steps fail fast on a portal that
+        is down (the page timeout); only one still running after that is cancelled."""
+        ctx = self.ctx
+        work = ctx.items.pop(application_id, None)
+        if work is None or work.ahead is None or ctx.session is None:
+            return
+        try:
+            work.ahead.result(timeout=2 * ctx.settings.page_timeout_ms / 1000 + 5)
+        except concurrent.futures.TimeoutError:
+            work.ahead.cancel()
+        except BaseException as exc:  # noqa: BLE001 - its error is the next runner's to meet
+            logger.debug(f"{application_id} ahead ended with {type(exc).__name__}")
+
+        async def settled() -> None:
+            for result in work.ahead_steps.values():
+                if result.done() and not result.cancelled():
+                    result.exception()  # retrieved: no "never retrieved" noise at shutdown
+
+        ctx.run(settled(), timeout=30)

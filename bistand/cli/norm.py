@@ -26,9 +26,11 @@ from bistand.core.norm import (
     verify_table,
     write_atomically,
 )
+from bistand.run.exit_codes import ExitCode
 from bistand.settings import load_or_exit
 
-EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
+NORM_MISMATCH = 1
+"""`norm verify` only: the published figures differ from the installed ones (otherwise bistand.run.exit_codes)."""
 
 STATUS_LABELS = {"official": "officiell", "derived": "härledd"}
 CHILD_LABELS = {
@@ -55,7 +57,7 @@ def _fail(problems: list[str], what: str) -> int:
     print(f"norm: {what}", file=sys.stderr)
     for problem in problems:
         print(f"  - {problem}", file=sys.stderr)
-    return EXIT_INVALID
+    return ExitCode.USAGE
 
 
 def _read(path: Path) -> str | None:
@@ -71,7 +73,7 @@ def show(directory: Path, year: int | None) -> int:
         years = installed_years(directory)
         if not years:
             print(f"Inga normtabeller i {directory} / no norm tables installed")
-            return EXIT_OK
+            return ExitCode.OK
         print(f"Normtabeller i {directory}:")
         for each in years:
             try:
@@ -83,12 +85,12 @@ def show(directory: Path, year: int | None) -> int:
             total = len(list(table.values()))
             state = "alla officiella" if derived == 0 else f"{derived} av {total} härledda"
             print(f"  {each}  {total} belopp, {state}")
-        return EXIT_OK
+        return ExitCode.OK
     try:
         table = load_norm_table(year, directory)
     except ApplicationError as exc:
         print(f"norm: {exc.message}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.USAGE
     rows = [(label(key), key, kr(value.amount), STATUS_LABELS[value.status], value.source)
             for key, value in table.values()]
     headers = ("Värde", "Nyckel", "Belopp", "Status", "Källa")
@@ -97,7 +99,7 @@ def show(directory: Path, year: int | None) -> int:
     for row in [headers, *rows]:
         amount = row[2].rjust(widths[2])
         print(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {amount}  {row[3]:<{widths[3]}}  {row[4]}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def add(directory: Path, year: int, source: Path, force: bool) -> int:
@@ -107,7 +109,7 @@ def add(directory: Path, year: int, source: Path, force: bool) -> int:
                      f"{year} är redan installerad / already installed")
     text = _read(source)
     if text is None:
-        return EXIT_INVALID
+        return ExitCode.USAGE
     checked = check_new_table(text, year, directory, force=force)
     if checked.table is None:
         return _fail(checked.problems, f"{source} installerades inte / not installed:")
@@ -120,7 +122,7 @@ def add(directory: Path, year: int, source: Path, force: bool) -> int:
     if derived:
         print(f"Härledda belopp (kontrollera mot SFS och kör `python -m bistand norm verify {year} --from FILE`): "
               f"{', '.join(derived)}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def verify(directory: Path, year: int, source: Path, correct: bool) -> int:
@@ -128,10 +130,10 @@ def verify(directory: Path, year: int, source: Path, correct: bool) -> int:
         table = load_norm_table(year, directory)
     except ApplicationError as exc:
         print(f"norm: {exc.message}", file=sys.stderr)
-        return EXIT_INVALID
+        return ExitCode.USAGE
     text = _read(source)
     if text is None:
-        return EXIT_INVALID
+        return ExitCode.USAGE
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -151,20 +153,19 @@ def verify(directory: Path, year: int, source: Path, correct: bool) -> int:
         print(f"norm: {len(result.mismatches)} belopp avviker; inget ändrat / nothing written. "
               f"Rätta med `--correct` (tar de publicerade beloppen) eller "
               f"`python -m bistand norm add {year} --from FILE.yaml --force`.", file=sys.stderr)
-        return EXIT_MISMATCH
+        return NORM_MISMATCH
     if not result.confirmed and not result.corrected:
         print(f"Inget att ändra / nothing to change in {year}")
-        return EXIT_OK
+        return ExitCode.OK
     target = table_path(year, directory)
     write_atomically(target, dump_table(result.table, leading_comments(target.read_text(encoding="utf-8"))))
     remaining = [key for key, value in result.table.values() if value.status == "derived"]
     print(f"Uppdaterad / updated: {target}: {len(result.confirmed)} bekräftade, {len(result.corrected)} rättade; "
           f"{len(remaining)} belopp fortfarande härledda{': ' + ', '.join(remaining) if remaining else ''}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bistand norm", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--norm-dir", type=Path, default=None,
                         help="the installed tables (default: norm_dir of the settings, BISTAND_NORM_DIR)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -179,15 +180,28 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--from", dest="source", type=Path, required=True, help="published figures (YAML)")
     verify_cmd.add_argument("--correct", action="store_true",
                             help="replace mismatching values by the published figures (official)")
-    return parser
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`norm show | add | verify` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("norm", help="show | add | verify the riksnorm tables (next year's norm)",
+                                 description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=norm)
 
 
 def main(argv: list[str]) -> int:
-    parser = _parser()
+    """The command on its own (tests): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand norm", description=__doc__.splitlines()[0])
+    add_arguments(parser)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints the usage; an invalid command line is exit 2
-        return EXIT_INVALID if exc.code else EXIT_OK
+        return ExitCode.USAGE if exc.code else ExitCode.OK
+    return norm(args)
+
+
+def norm(args: argparse.Namespace) -> int:
     directory = args.norm_dir
     if directory is None:
         directory = load_or_exit().norm_dir

@@ -16,16 +16,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bistand.core.engine import assess
 from bistand.core.errors import BistandError
 from bistand.core.models import Mode, Proposal
 from bistand.core.norm import DEFAULT_NORM_DIR
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.core.world_bundles import bundle_from_world, outcome_of
+from bistand.records.writer import write_report_and_record
 from bistand.report.labels import DEFAULT_GUIDELINE, PROPOSAL_LABELS
+from bistand.run.exit_codes import ExitCode
 from bistand.settings import default_runner_id, load_or_exit
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bistand report", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--world", required=True, type=Path, help="world JSON file (bistand-world/1)")
     parser.add_argument("--out", required=True, type=Path, help="directory for the reports and outcomes.json")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.SUPPORT.value)
@@ -35,7 +38,14 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: the setting guideline, $BISTAND_GUIDELINE)")
     parser.add_argument("--norm-dir", type=Path, default=None,
                         help="installed norm tables (default: the setting norm_dir, $BISTAND_NORM_DIR)")
-    return parser
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """`report` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("report", help="assess a world file offline and write reports + outcomes.json",
+                                 description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(handler=report)
 
 
 def _error_text(exc: Exception) -> str:
@@ -51,6 +61,7 @@ class _PdfPrinter:
         self.session = None
 
     def print(self, html: str, path: Path) -> None:
+        # deferred: Playwright loads only when a PDF is printed (not with --no-pdf, not for --help)
         from bistand.browser import BrowserSession
         from bistand.report.pdf import render_pdf
 
@@ -72,9 +83,6 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
     that fails gets `{"error": ...}` in outcomes.json and a line on stderr (personnummer masked).
     `runner` names who wrote the decision records (default: host name and process id).
     """
-    from bistand.core.engine import assess
-    from bistand.core.world_bundles import bundle_from_world, outcome_of
-    from bistand.records.writer import write_report_and_record
 
     out.mkdir(parents=True, exist_ok=True)
     outcomes: dict[str, dict[str, Any]] = {}
@@ -104,18 +112,24 @@ def assess_world(world: dict[str, Any], out: Path, mode: Mode, pdf: bool = True,
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The command on its own (tests, tools): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand report", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return report(parser.parse_args(argv))
+
+
+def report(args: argparse.Namespace) -> int:
     settings = load_or_exit(guideline=args.guideline, norm_dir=args.norm_dir.resolve() if args.norm_dir else None)
     try:
         world = json.loads(args.world.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         print(f"Kan inte läsa världsfilen {args.world}: {type(exc).__name__}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     outcomes = assess_world(world, args.out, Mode(args.mode), pdf=not args.no_pdf, guideline=settings.guideline,
                             norm_dir=settings.norm_dir, runner=settings.runner_id)
     failed = sum(1 for outcome in outcomes.values() if "error" in outcome)
     print(f"{len(outcomes) - failed} bedömda, {failed} fel. Rapporter: {args.out.resolve()}")
-    return 1 if failed else 0
+    return ExitCode.SYSTEM_FAILURES if failed else ExitCode.OK
 
 
 if __name__ == "__main__":

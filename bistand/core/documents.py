@@ -94,7 +94,7 @@ class _Corrupt(Exception):
 
 def _pdf_text(data: bytes) -> tuple[str, bool]:
     """(text of the first pages, encrypted?) from a PDF; raises _Corrupt when it cannot be parsed."""
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # deferred: loaded only when an attachment is a PDF
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -120,7 +120,7 @@ def _pdf_text(data: bytes) -> tuple[str, bool]:
 
 def _docx_text(data: bytes) -> str:
     """Paragraphs and table cells of a DOCX; raises _Corrupt when it cannot be parsed."""
-    from docx import Document
+    from docx import Document  # deferred: loaded only when an attachment is a DOCX
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

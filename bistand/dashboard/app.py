@@ -25,12 +25,14 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.dashboard import charts
 from bistand.dashboard.auth import LiveUsers, UserBook
+from bistand.dashboard.metrics import registry_for
 from bistand.dashboard.sessions import AUDIT_LABELS, BodyLimit, SecurityStore, SessionMiddleware, SessionPolicy
 from bistand.dashboard.stats import (
     DECIDED_LABELS,
@@ -41,9 +43,10 @@ from bistand.dashboard.stats import (
     display_message,
 )
 from bistand.monitoring.alerts import RULE_TITLES, recent_incidents
+from bistand.monitoring.clock import local_midnight
 from bistand.monitoring.health import OUTCOME_LABELS as PORTAL_OUTCOME_LABELS
 from bistand.monitoring.health import system_health
-from bistand.monitoring.runners import MODE_LABELS, STATUS_LABELS, list_runners, local_midnight
+from bistand.monitoring.runners import MODE_LABELS, STATUS_LABELS, list_runners
 from bistand.monitoring.runners import counts as runner_counts
 from bistand.queue.states import allowed
 from bistand.queue.store import ActionRefused, QueueStore
@@ -274,10 +277,6 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
         """Prometheus' text format; a bearer token, or 404 when none is configured (off)."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        from bistand.dashboard.metrics import registry_for
-
         if not metrics_token:
             raise HTTPException(404, "Finns inte")
         offered = request.headers.get("authorization", "")
@@ -351,7 +350,7 @@ def create_app(store: QueueStore, users: UserBook | LiveUsers, output_dir: Path,
         response.headers.update(EVIDENCE_HEADERS)
         return response
 
-    try:
+    try:  # deferred: psycopg is installed for PostgreSQL queues only
         import psycopg
 
         app.add_exception_handler(psycopg.OperationalError, queue_unreachable)

@@ -13,11 +13,14 @@ import ipaddress
 import logging
 import os
 import sys
+import threading
 
 from bistand.core.personnummer import MaskingLogFilter
+from bistand.dashboard.auth import LiveUsers, NoUsers, hash_password
+from bistand.monitoring.presence import evaluator_for
+from bistand.queue.store import open_configured_queue
+from bistand.run.exit_codes import ExitCode
 from bistand.settings import ROOT, QueueSettings, load_or_exit
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def is_loopback(host: str) -> bool:
@@ -28,11 +31,11 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+    # deferred: FastAPI, uvicorn and matplotlib load only to serve (not for hash-password, not for
+    # `python -m bistand` building its command tree)
     import uvicorn
 
     from bistand.dashboard.app import create_app
-    from bistand.dashboard.auth import LiveUsers, NoUsers
-    from bistand.queue.store import open_configured_queue
 
     if args.demo:
         env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
@@ -43,12 +46,12 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         users = LiveUsers(settings)
     except NoUsers as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         store = open_configured_queue(settings.queue)
     except ValueError as exc:
         print(f"Not started: {exc}", file=sys.stderr, flush=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     output_dir = settings.output_dir
     tls = bool(args.tls_cert and args.tls_key)
     behind_proxy = settings.dashboard.behind_https_proxy
@@ -57,7 +60,7 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
               "and --tls-key, or set BISTAND_DASHBOARD_BEHIND_HTTPS_PROXY=1 behind an HTTPS reverse proxy, "
               "or listen on 127.0.0.1 (docs/dashboard.md)", file=sys.stderr, flush=True)
         store.close()
-        return EXIT_USAGE
+        return ExitCode.USAGE
     secure = tls or behind_proxy
     alerts = settings.alerts
     token = settings.metrics.token.get_secret_value()
@@ -82,17 +85,12 @@ def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
         if evaluating is not None:
             evaluating.set()
         store.close()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def start_alert_evaluation(queue: QueueSettings, alerts):
     """The alerts evaluated from a thread of the dashboard's own, on a connection of its own; returns
     the event that stops it. Several dashboards and runners may evaluate: one alert per incident."""
-    import threading
-
-    from bistand.monitoring.presence import evaluator_for
-    from bistand.queue.store import open_configured_queue
-
     stop = threading.Event()
 
     def evaluate() -> None:
@@ -112,20 +110,19 @@ def start_alert_evaluation(queue: QueueSettings, alerts):
 
 
 def hash_password_command() -> int:
-    from bistand.dashboard.auth import hash_password
-
     password = getpass.getpass("Lösenord: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     if not password:
         print("empty password", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     print(hash_password(password))
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def main(argv: list[str], env: dict[str, str] | None = None) -> int:
-    env = dict(os.environ if env is None else env)
-    parser = argparse.ArgumentParser(prog="python -m bistand dashboard",
-                                     description="The team lead's dashboard over the work queue.")
+def register(commands: argparse._SubParsersAction) -> None:
+    """`dashboard [hash-password]` in `python -m bistand`'s command tree."""
+    parser = commands.add_parser("dashboard", help="the team lead's dashboard over the queue "
+                                                   "[--port 8480] [--host 127.0.0.1] [--demo]",
+                                 description="The team lead's dashboard over the work queue.")
     parser.add_argument("--port", type=int, default=8480, help="default 8480")
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine only)")
     parser.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
@@ -134,7 +131,10 @@ def main(argv: list[str], env: dict[str, str] | None = None) -> int:
     parser.add_argument("--no-alerts", action="store_true", help="do not evaluate the alert rules in this process")
     parser.add_argument("command", nargs="?", choices=["hash-password"],
                         help="hash-password: print a password hash for the users file or the vault")
-    args = parser.parse_args(argv)
+    parser.set_defaults(handler=dashboard)
+
+
+def dashboard(args: argparse.Namespace) -> int:
     if args.command == "hash-password":
         return hash_password_command()
-    return serve(args, env)
+    return serve(args, dict(os.environ))

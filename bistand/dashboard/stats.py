@@ -14,17 +14,16 @@ import re
 import statistics
 from collections import Counter
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from matplotlib.ticker import MaxNLocator
 from pydantic import BaseModel
 
 from bistand.core.models import Proposal
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.monitoring.clock import TIMEZONE
 from bistand.queue.store import STATES, ItemOutcome, OperatorAction, QueueItem, QueueStore
 from bistand.report.labels import FINDING_TITLES, PROPOSAL_LABELS
 
-TIMEZONE = ZoneInfo("Europe/Stockholm")
 STATE_LABELS = {"pending": "Väntar", "in_progress": "Pågår", "done": "Klara", "failed_business": "Affärsfel",
                 "parked": "Behöver åtgärd", "skipped": "Hoppade över"}
 OUTCOME_LABELS = {"DONE": "Klar", "BUSINESS": "Affärsfel", "APPLICATION": "Systemfel", "PARKED": "Behöver åtgärd"}

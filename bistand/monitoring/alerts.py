@@ -29,6 +29,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from bistand.monitoring.clock import TIMEZONE
 from bistand.monitoring.health import OUTCOME_LABELS, system_health
 from bistand.monitoring.runners import list_runners
 from bistand.queue.store import QueueStore
@@ -145,8 +146,6 @@ class AlertEvaluator:
     def __init__(self, store: QueueStore, settings: AlertSettings, notifier: Notifier,
                  systems: tuple[str, ...] = SYSTEMS, timezone=None, clock: Callable[[], float] | None = None,
                  name: str = "") -> None:
-        from bistand.dashboard.stats import TIMEZONE
-
         self.store = store
         self.settings = settings
         self.notifier = notifier

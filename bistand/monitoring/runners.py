@@ -8,7 +8,7 @@ items it holds now (leased to its runner id) and the items it finished today (`i
 - **alive**: beat within two lease periods;
 - **silent**: no beat for two lease periods (killed, frozen, cut off): the items it held are taken
   over by another runner once their leases run out, and the listing says by whom;
-- **stopped**: ended and said so, with its exit code (bistand.runner.cli's codes).
+- **stopped**: ended and said so, with its exit code (bistand.run.exit_codes).
 
 Each consumer run a runner starts also writes its verdict (`run_ended`): a run stopped because a
 system is down (exit 3) names the system, which the `system_down` alert reads.
@@ -23,7 +23,6 @@ import re
 import socket
 import threading
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -181,10 +180,6 @@ def counts(views: list[RunnerView]) -> dict[str, int]:
     for view in views:
         found[view.status] += 1
     return found
-
-
-def local_midnight(now: float, timezone) -> float:
-    return datetime.fromtimestamp(now, timezone).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
 class RunnerHeartbeat:

@@ -663,7 +663,7 @@ class PostgresQueue(QueueStore):
         self._connect()
 
     def _connect(self) -> None:
-        import psycopg
+        import psycopg  # deferred here and below: psycopg loads only for a PostgreSQL queue
 
         self._connection = psycopg.connect(self.url, autocommit=True, connect_timeout=15)
 

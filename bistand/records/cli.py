@@ -10,13 +10,24 @@ screen, never a log. `explain --all` prints no names and masks personnummer.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
 from bistand.records.chain import RecordChain
+from bistand.records.explain import (
+    SAME,
+    explain_record,
+    find_decision,
+    installed_now,
+    latest_decisions,
+    reassess,
+    record_header,
+)
 from bistand.records.record import SCHEMA_FILE
+from bistand.records.schema import schema_text
 from bistand.report import LOCAL_TZ
 from bistand.settings import Settings, load_or_exit
 
@@ -43,9 +54,28 @@ def _records_dir(value: Path | None) -> Path:
 # --- records ---------------------------------------------------------------------------------------
 
 
+def register(commands: argparse._SubParsersAction) -> None:
+    """`records verify | purge | schema` and `explain` in `python -m bistand`'s command tree."""
+    records = commands.add_parser("records", help="verify [--since DATE] | purge [--older-than N] | schema: "
+                                                  "the sealed decision records",
+                                  description="The sealed decision records (docs/records.md).")
+    add_records_arguments(records)
+    records.set_defaults(handler=records_command)
+    explain = commands.add_parser("explain", help="ANS-… | --all [--since DATE] [--json]: how a decision was "
+                                                  "reached; the same today?", description=EXPLAIN)
+    add_explain_arguments(explain)
+    explain.set_defaults(handler=explain_command, usage_error=explain.error)
+
+
 def records_main(argv: list[str]) -> int:
+    """`records …` on its own (tests): the same options as in the tree."""
     parser = argparse.ArgumentParser(prog="python -m bistand records",
                                      description="The sealed decision records (docs/records.md).")
+    add_records_arguments(parser)
+    return records_command(parser.parse_args(argv))
+
+
+def add_records_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="find changed, removed or inserted records (exit 1)")
     verify.add_argument("--since", type=since_type, help="only records sealed on or after DATE (YYYY-MM-DD)")
@@ -56,10 +86,10 @@ def records_main(argv: list[str]) -> int:
     schema.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_FILE}")
     for sub in (verify, purge):
         sub.add_argument("--dir", type=Path, help="the records folder (default: <output_dir>/records)")
-    args = parser.parse_args(argv)
-    if args.command == "schema":
-        from bistand.records.schema import schema_text
 
+
+def records_command(args: argparse.Namespace) -> int:
+    if args.command == "schema":
         if args.write:
             SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
             SCHEMA_FILE.write_text(schema_text(), encoding="utf-8")
@@ -98,8 +128,6 @@ def _purge(chain: RecordChain, older_than: int | None) -> int:
 
 def remove_reports(records_dir: Path, record: dict) -> None:
     """A purged record's report files, where they are still the ones written with it (and the PDF)."""
-    import hashlib
-
     files = record.get("report", {}).get("files", {})
     for kind, meta in files.items():
         path = (records_dir / meta["path"]).resolve()
@@ -116,20 +144,18 @@ def remove_reports(records_dir: Path, record: dict) -> None:
 # --- explain ---------------------------------------------------------------------------------------
 
 
-def explain_main(argv: list[str]) -> int:
-    from bistand.records.explain import (
-        SAME,
-        explain_record,
-        find_decision,
-        installed_now,
-        latest_decisions,
-        reassess,
-        record_header,
-    )
+EXPLAIN = "How a decision was reached, from its record, and whether it would be the same today."
 
-    parser = argparse.ArgumentParser(
-        prog="python -m bistand explain",
-        description="How a decision was reached, from its record, and whether it would be the same today.")
+
+def explain_main(argv: list[str]) -> int:
+    """`explain …` on its own (tests): the same options as in the tree."""
+    parser = argparse.ArgumentParser(prog="python -m bistand explain", description=EXPLAIN)
+    add_explain_arguments(parser)
+    parser.set_defaults(usage_error=parser.error)
+    return explain_command(parser.parse_args(argv))
+
+
+def add_explain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("application_id", nargs="?", help="ANS-ÅÅÅÅ-NNNNNN")
     parser.add_argument("--all", action="store_true", help="every application's latest record")
     parser.add_argument("--since", type=since_type, help="with --all: records sealed on or after DATE")
@@ -137,9 +163,11 @@ def explain_main(argv: list[str]) -> int:
     parser.add_argument("--dir", type=Path, help="the records folder (default: <output_dir>/records)")
     parser.add_argument("--norm-dir", type=Path,
                         help="the norm tables to re-assess with (default: norm_dir, BISTAND_NORM_DIR)")
-    args = parser.parse_args(argv)
+
+
+def explain_command(args: argparse.Namespace) -> int:
     if bool(args.application_id) == bool(args.all):
-        parser.error("ange ett ansökningsnummer eller --all")
+        args.usage_error("ange ett ansökningsnummer eller --all")
     settings = None if args.dir and args.norm_dir else _settings()
     chain = RecordChain(args.dir or settings.records_dir)
     norm_dir = args.norm_dir or settings.norm_dir

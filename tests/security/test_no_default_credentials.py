@@ -48,13 +48,13 @@ def test_the_committed_dev_vault_named_outside_the_demo_is_refused(tmp_path):
 
 def test_control_room_alone_is_a_configured_vault_and_the_dev_vault_is_not_slipped_in():
     assert vault_problem({"RC_API_SECRET_HOST": "https://cr.example/secrets"}) is None
-    from bistand.runner.cli import _base_env
+    from bistand.run.suite import base_env
 
     saved = {k: os.environ.pop(k) for k in ("RPA_SECRET_MANAGER", "RPA_SECRET_FILE", "BISTAND_DEMO")
              if k in os.environ}
     try:
         os.environ["RC_API_SECRET_HOST"] = "https://cr.example/secrets"  # noqa: S105
-        env = _base_env(None)
+        env = base_env(None)
     finally:
         os.environ.pop("RC_API_SECRET_HOST")
         os.environ.update(saved)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword
-from robot.libraries.BuiltIn import BuiltIn
+from RPA.Robocorp.WorkItems import WorkItems
 
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.prepare import InFlight
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
@@ -28,14 +29,17 @@ from bistand.report.plural import plural
 class CaseworkKeywords:
     """Read Case From All Systems, Write Decision Basis, Decide Or Hand Over To Caseworker."""
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight, work_items: WorkItems) -> None:
         self.ctx = ctx
+        self.flight = flight
+        self.work_items = work_items
+        """The suite's work-items library (bistand.run.library builds it): the item in hand."""
 
     @keyword
     def start_work_on_application(self) -> ItemWork | None:
         """The current input work item as a handle (the one prepared ahead when the runner took it
         ahead of the suite); None for an empty item (nothing queued)."""
-        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        items = self.work_items
         payload = items.get_work_item_payload() or {}
         application_id = payload.get("application_id")
         if not application_id:
@@ -81,7 +85,7 @@ class CaseworkKeywords:
     def read_case_from_all_systems(self, work: ItemWork) -> None:
         """E-service form and attachments, every agency register for every member, the frame and
         the case, read concurrently; the result is the case bundle."""
-        self.ctx.run_step(work, "read")
+        self.flight.run_step(work, "read")
         bundle = work.bundle
         logger.info(f"Read {work.application_id}: {plural(len(bundle.application.members), 'member')}, "
                     f"{plural(len(bundle.application.attachments), 'attachment')}, frame {bundle.frame.status.value}")
@@ -90,7 +94,7 @@ class CaseworkKeywords:
     def register_application_if_unknown(self, work: ItemWork) -> None:
         """Registers the application on its case (Registrera ansökan) when the case-management
         system does not know it yet, as a caseworker does with an application filed today."""
-        self.ctx.run_step(work, "register")
+        self.flight.run_step(work, "register")
         if "application" in work.written:
             logger.info(f"{work.application_id}: registered in the case-management system")
 
@@ -105,7 +109,7 @@ class CaseworkKeywords:
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
             work.written = [*work.written, *self._desktop.write(work, work.report_text)]
-        self.ctx.run_step(work, "write")
+        self.flight.run_step(work, "write")
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
 
 

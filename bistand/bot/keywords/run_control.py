@@ -13,17 +13,20 @@ from urllib.parse import quote
 from robot.api import logger
 from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
+from RPA.Robocorp.WorkItems import EmptyQueue, WorkItems
 
 from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import lease_check, work_from_payload
+from bistand.bot.prepare import InFlight
+from bistand.bot.recording import record_outcome
 from bistand.bot.recycle import RecyclePolicy, tree_pss_mib
 from bistand.bot.summary import ItemResult, RunSummary
+from bistand.bot.tracing import save_trace_chunks
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
-from bistand.dashboard.recording import queue_store_of_this_run, record_outcome
-from bistand.queue.store import PARK_AT_ONCE
+from bistand.queue.store import PARK_AT_ONCE, QueueStore
 from bistand.report.plural import plural
 
 IN_HAND_PER_FLIGHT = 3
@@ -37,16 +40,24 @@ class RunControlKeywords:
     """Progress on the console, back-off between retries, one task per work item, the summary.
 
     Also a listener (API 3): it keeps the running suite so that each work item becomes a task of
-    its own, named by the application id, at the top level of log.html."""
+    its own, named by the application id, at the top level of log.html.
+
+    Given when built (bistand.run.library): the run context, the applications in flight, the
+    suite's work-items library (its adapter hands out the items) and the queue's store, where the
+    outcomes and the portals' figures go (None under an adapter without the queue)."""
 
     ROBOT_LISTENER_API_VERSION = 3
 
-    def __init__(self, ctx: RunContext) -> None:
+    def __init__(self, ctx: RunContext, flight: InFlight, work_items: WorkItems | None,
+                 store: QueueStore | None = None) -> None:
         self.ctx = ctx
+        self.flight = flight
+        self.work_items = work_items
+        self.store = store
         self._suite = None
         self.items_started = 0
         self.items_limit = 0
-        ctx.on_ahead_finished = self._take_ahead_while_waiting
+        flight.on_ahead_finished = self._take_ahead_while_waiting
         self.summary: RunSummary | None = None
         self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
         self.done_before = int(os.environ.get("BISTAND_ITEMS_BEFORE", "0") or 0)
@@ -78,10 +89,10 @@ class RunControlKeywords:
     def _attach_portal_health(self) -> None:
         """The page objects' request figures go to the queue's database (none without the queue)."""
         attach = getattr(self.ctx.health, "attach", None)
-        if attach is None:
+        if attach is None or self.store is None:
             return
         try:
-            attach(queue_store_of_this_run())
+            attach(self.store)
         except Exception as exc:  # noqa: BLE001 - bookkeeping, never stops a run
             logger.debug(f"portal health not recorded: {type(exc).__name__}")
 
@@ -93,11 +104,9 @@ class RunControlKeywords:
         """Reserves the next input work item and adds a task for it, named by its application
         id and run after the current one; nothing when the queue has no item due (or the limit
         is reached)."""
-        from RPA.Robocorp.WorkItems import EmptyQueue
-
         if int(items_limit) and self.items_started >= int(items_limit):
             return
-        items = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems")
+        items = self.work_items
         active = items.active_input
         if active is None or active.state is not None:
             try:
@@ -117,7 +126,7 @@ class RunControlKeywords:
 
     def _take_ahead(self, adapter, items_limit: int) -> None:
         """Keeps `in_flight` applications moving: takes more items from the queue ahead of the suite
-        and starts preparing them (bistand.bot.prepare), as many as make `in_flight` with the
+        and starts preparing them (bistand.bot.prepare.InFlight), as many as make `in_flight` with the
         suite's own and those still running ahead; at most IN_HAND_PER_FLIGHT × `in_flight` wait
         in hand. Needs the queue's adapter (Control Room's hands out one item at a time: then one
         application is in flight)."""
@@ -126,7 +135,7 @@ class RunControlKeywords:
             return
         if self._recycle_reason():
             return  # the contexts are due for renewal: let what is in flight finish first
-        room = min(in_flight - self.ctx.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
+        room = min(in_flight - self.flight.in_flight(), IN_HAND_PER_FLIGHT * in_flight - len(adapter.ahead))
         if items_limit:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
         for item_id, payload in adapter.reserve_ahead(max(room, 0)):
@@ -134,7 +143,7 @@ class RunControlKeywords:
                 work = work_from_payload(payload or {}, lease_check(adapter, item_id))
             except BusinessError:
                 continue  # the suite fails it for its payload when it gets there
-            self.ctx.start_ahead(work)
+            self.flight.start_ahead(work)
             logger.debug(f"{item_id} taken ahead")
 
     def _recycle_reason(self) -> str:
@@ -159,21 +168,16 @@ class RunControlKeywords:
 
     def _take_ahead_while_waiting(self) -> None:
         """Called (on the suite's thread) when an application prepared ahead has finished."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
-            return
-        if self.items_started:
-            self._take_ahead(adapter, self.items_limit)
+        if self.items_started and self.work_items is not None:
+            self._take_ahead(self.work_items.adapter, self.items_limit)
 
     def _hand_back_ahead(self) -> None:
         """Items taken ahead that the run ends before reaching go back to the queue untouched."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
+        if self.work_items is None:
             return
+        adapter = self.work_items.adapter
         for item_id in list(getattr(adapter, "ahead", ())):
-            self.ctx.drop_ahead(item_id)
+            self.flight.drop_ahead(item_id)
             adapter.hand_back(item_id)
             logger.info(f"{item_id} handed back to the queue: this run ends before it")
 
@@ -225,8 +229,6 @@ class RunControlKeywords:
             return self.run_dir
 
     def _save_traces(self, out: Path) -> list[Path]:
-        from bistand.bot.tracing import save_trace_chunks
-
         return self.ctx.run(save_trace_chunks(self.ctx, out))
 
     @keyword
@@ -268,7 +270,7 @@ class RunControlKeywords:
             findings=assessment.finding_codes if assessment is not None and outcome == "DONE" else [],
             seconds=time.perf_counter() - work.started, attempts=int(attempts), written=work.written,
         ))
-        record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir)  # for the dashboard
+        record_outcome(self.summary.items[-1], work, self.ctx.settings, self.run_dir, self.store)  # the dashboard
         flush = getattr(self.ctx.health, "flush", None)
         if flush is not None:
             flush()  # the portals' figures of this item: one transaction, none per request
@@ -299,11 +301,9 @@ class RunControlKeywords:
 
     def _queue_state(self) -> str:
         """What the queue made of the last release ('' with another work-item adapter)."""
-        try:
-            adapter = BuiltIn().get_library_instance("RPA.Robocorp.WorkItems").adapter
-        except Exception:  # noqa: BLE001 - outside Robot Framework
+        if self.work_items is None:
             return ""
-        return getattr(adapter, "last_state", "")
+        return getattr(self.work_items.adapter, "last_state", "")
 
     def _progress(self, application_id: str, outcome: str) -> None:
         done = self.done_before + len(self.summary.items)

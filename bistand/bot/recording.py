@@ -1,6 +1,8 @@
 """The bot's side of the dashboard: one masked outcome per finished item, into the queue's store.
 
-Called once from the consumer's `Finish Item` (bistand/bot/keywords/run_control.py). Recording is
+Called once from the consumer's `Finish Item` (bistand/bot/keywords/run_control.py), with the
+queue's store the run core gave the run control (none under another work-item adapter: a replay or
+Control Room's own queue, where nothing is recorded). Recording is
 bookkeeping for the team lead, never part of the work: any error here is logged and ignored,
 so an item is never failed or held up by it.
 """
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from bistand.bot.casework import decided_by_bot
 from bistand.queue.store import DecidedBy, ItemOutcome, QueueStore
 
 LOG = logging.getLogger(__name__)
@@ -25,8 +28,6 @@ def decided_by(outcome: str, mode: Any, work: Any) -> DecidedBy:
         return "caseworker"
     if outcome != "DONE":
         return ""
-    from bistand.bot.casework import decided_by_bot
-
     if work.bundle is not None and work.assessment is not None and decided_by_bot(mode, work.bundle, work.assessment):
         return "robot"
     return "caseworker"
@@ -48,23 +49,11 @@ def relative_run_dir(run_dir: Path, output_dir: Path) -> str:
     return run_dir.relative_to(output_dir).as_posix() if run_dir.is_relative_to(output_dir) else ""
 
 
-def queue_store_of_this_run() -> QueueStore | None:
-    """The store behind `RPA.Robocorp.WorkItems` when the run works the queue (None with another
-    work-item adapter: a replay or Control Room's own queue)."""
-    from robot.libraries.BuiltIn import BuiltIn
-
-    from bistand.queue.adapter import QueueAdapter
-
-    adapter = getattr(BuiltIn().get_library_instance("RPA.Robocorp.WorkItems"), "adapter", None)
-    return adapter.store if isinstance(adapter, QueueAdapter) else None
-
-
-def record_outcome(result: Any, work: Any, settings: Any, run_dir: Path, store: QueueStore | None = None) -> None:
+def record_outcome(result: Any, work: Any, settings: Any, run_dir: Path, store: QueueStore | None) -> None:
     """Records one finished item for the dashboard; never raises (an error is logged and ignored)."""
+    if store is None:
+        return
     try:
-        store = store or queue_store_of_this_run()
-        if store is None:
-            return
         runner = os.environ.get("BISTAND_RUNNER_ID", "")
         store.record_outcome(outcome_of(result, work, settings.mode, runner,
                                         relative_run_dir(run_dir, settings.output_dir)))

@@ -3,7 +3,7 @@
 Älmhult's model: an applicant files a re-application in the e-service and gets the decision
 notice there within a minute. The watcher keeps one Robot Framework consumer run alive (one
 browser, every system logged in once); that run's work-item adapter
-(bistand.runner.watch_adapter) queues what is new in the inbox every N seconds and claims from
+(bistand.run.watch_adapter) queues what is new in the inbox every N seconds and claims from
 the queue, so no producer run and no browser start is paid per poll.
 
 Runs are rotated so that no output.xml grows for ever: a new run, with its own evidence folder
@@ -32,12 +32,15 @@ from pathlib import Path
 
 from bistand.bot.config import ROOT
 from bistand.monitoring.presence import RunnerPresence
-from bistand.queue import cli as queue_cli
-from bistand.runner.health_endpoint import HealthEndpoint
+from bistand.queue.config import runner_id
+from bistand.run.exit_codes import ExitCode
+from bistand.run.folders import new_run_dir
+from bistand.run.health_endpoint import HealthEndpoint
+from bistand.run.verdict import stopped_reason, verdict_of
+from bistand.run.work import queue_env
 
-ADAPTER = "bistand.runner.watch_adapter.WatchAdapter"
+ADAPTER = "bistand.run.watch_adapter.WatchAdapter"
 MAX_PAUSE_SECONDS = 300.0
-EXIT_OK, EXIT_USAGE = 0, 2
 PR_SET_PDEATHSIG = 1
 
 
@@ -90,7 +93,7 @@ class Watcher:
             process.send_signal(signal.SIGTERM)  # the run finishes its item, then ends
 
     def run_env(self, run_dir: Path) -> dict[str, str]:
-        env = queue_cli.queue_env(self.env, "consumer", until_empty=True)
+        env = queue_env(self.env, "consumer", until_empty=True)
         if not env.get("RC_WORKSPACE_ID"):
             env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
         env.update({
@@ -124,19 +127,17 @@ class Watcher:
         pause = 0.0
         runner = self.env["BISTAND_RUNNER_ID"]
         while not self.stopping.is_set():
-            run_dir = queue_cli.new_run_dir(self.env, runner)
+            run_dir = new_run_dir(self.env, runner)
             self.runs += 1
             print(f"Watch run {self.runs}: {run_dir}", flush=True)
             started = time.monotonic()
             code = self.consumer_run(run_dir)
-            verdict = queue_cli.verdict_of(run_dir)
+            verdict = verdict_of(run_dir)
             if self.stopping.is_set():
                 break
-            healthy = code == 0 and verdict != queue_cli.EXIT_STOPPED
+            healthy = code == 0 and verdict != ExitCode.STOPPED
             self.last_run_healthy, self.last_run_code = healthy, verdict or code
             if self.presence is not None:  # the run's verdict (exit 3 names the system) for Robotar and alerts
-                from bistand.runner.cli import stopped_reason
-
                 self.presence.run_ended(verdict or code, stopped_reason(run_dir))
             if healthy or time.monotonic() - started > MAX_PAUSE_SECONDS:
                 pause = 0.0  # a long run that ended badly starts the back-off afresh
@@ -146,7 +147,7 @@ class Watcher:
                       f"see {run_dir / 'log.html'}", flush=True)
                 self.stopping.wait(pause)
         print("Watch stopped: the item in hand was finished; unfinished items stay in the queue", flush=True)
-        return EXIT_OK
+        return ExitCode.OK
 
 
 def add_watch_options(parser: argparse.ArgumentParser) -> None:
@@ -168,9 +169,9 @@ def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_m
     """Runs until SIGTERM or Ctrl-C; see the module docstring for the exit codes."""
     if seconds <= 0 or rotate_items < 0 or rotate_minutes <= 0 or stale_seconds <= 0:
         print("--watch, --rotate-items, --rotate-minutes and --health-stale-seconds must be positive", flush=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     env = dict(env)
-    env.setdefault("BISTAND_RUNNER_ID", queue_cli.runner_id(env))
+    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
     with RunnerPresence(env, "watch") as presence:  # Robotar, the heartbeat and the alerts
         watcher = Watcher(env, seconds, rotate_items, rotate_minutes, presence, stale_seconds)
         endpoint = HealthEndpoint(watcher.health, health_port).start() if health_port is not None else None

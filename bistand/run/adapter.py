@@ -1,6 +1,6 @@
 """The queue behind rpaframework's work-item interface (`RPA_WORKITEMS_ADAPTER`).
 
-`RPA_WORKITEMS_ADAPTER=bistand.queue.adapter.QueueAdapter` makes `RPA.Robocorp.WorkItems` in
+`RPA_WORKITEMS_ADAPTER=bistand.run.adapter.QueueAdapter` makes `RPA.Robocorp.WorkItems` in
 tasks/*.robot read and release items from the queue, so the suites stay the same under Control
 Room (its own adapter) and locally (this one).
 
@@ -33,6 +33,7 @@ import time
 from collections import deque
 from typing import Any
 
+from robot.running.signalhandler import STOP_SIGNAL_MONITOR
 from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
 from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_any, wait_exponential_jitter
 
@@ -47,10 +48,6 @@ def robot_was_asked_to_stop() -> bool:
     """True when a SIGTERM/SIGINT reached Robot Framework's own handler before this adapter took
     the signals over (the signal came while the run was starting): the run is to end, so the
     adapter must not wait for new items. Reads Robot Framework's stop-signal monitor."""
-    try:
-        from robot.running.signalhandler import STOP_SIGNAL_MONITOR
-    except ImportError:
-        return False
     return getattr(STOP_SIGNAL_MONITOR, "_signal_count", 0) > 0
 
 

@@ -20,13 +20,17 @@ import threading
 import time
 from pathlib import Path
 
-from bistand.bot.config import ROOT, SYSTEMS
+from bistand.bot.config import ROOT, SYSTEMS, load_settings
 from bistand.bot.lock import RunLock, RunLocked
-from bistand.queue import cli as queue_cli
 from bistand.report.plural import plural
-from bistand.runner import cli
+from bistand.run import commands
+from bistand.run.exit_codes import ExitCode
+from bistand.run.folders import new_run_dir
+from bistand.run.suite import base_env
+from bistand.run.verdict import verdict_of
+from bistand.run.work import produce, queue_for
 
-SEVERITY = [cli.EXIT_OK, cli.EXIT_SYSTEM_FAILURES, cli.EXIT_PARKED, cli.EXIT_STOPPED]
+SEVERITY = [ExitCode.OK, ExitCode.SYSTEM_FAILURES, ExitCode.PARKED, ExitCode.STOPPED]
 
 
 def _ports_free(base: int) -> bool:
@@ -39,7 +43,7 @@ def _ports_free(base: int) -> bool:
     return True
 
 
-def _pick_base_port(preferred: int) -> int:
+def pick_base_port(preferred: int) -> int:
     for base in (preferred, *range(preferred + 100, preferred + 2000, 100)):
         if _ports_free(base):
             return base
@@ -79,7 +83,7 @@ def demo(world: Path, mode: str | None, base_port: int, runners: int = 1) -> int
     except RunLocked as exc:
         print(f"Not started: another `make run` is active on this checkout (pid {exc.holder}, "
               f"lock {ROOT / 'state' / 'demo.lock'}); its simulators, queue and output were left alone", flush=True)
-        return cli.EXIT_LOCKED
+        return ExitCode.LOCKED
     try:
         return _demo(world, mode, base_port, max(1, runners))
     finally:
@@ -90,7 +94,7 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     # Its own state: `make simulators` may be serving state/demo (the bot's default frames) meanwhile.
     state = ROOT / "state" / "demo-run"
     shutil.rmtree(state / "bot", ignore_errors=True)
-    base = _pick_base_port(base_port)
+    base = pick_base_port(base_port)
     print(f"Starting the simulated systems on ports {base}-{base + len(SYSTEMS) - 1} ({world.name})", flush=True)
     sims = start_simulators(world, state, base)
     os.environ["BISTAND_FRAMES_DIR"] = str(state / "frames")
@@ -98,15 +102,15 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     for index, system in enumerate(SYSTEMS):
         os.environ[f"BISTAND_URL_{system.upper()}"] = f"http://127.0.0.1:{base + index}"
     os.environ["BISTAND_DEMO"] = "1"  # the demo, and only the demo, uses devdata/vault.json
-    env = cli._base_env(mode or "support")
-    store = queue_cli.queue_for(env)
+    env = base_env(mode or "support")
+    store = queue_for(env)
     store.clear()  # the world was reseeded: the queue starts empty too
     print(f"Work queue: {store.url.split('@')[-1]}", flush=True)
     store.close()
     try:
         print(f"Running the bot ({mode or 'support'} mode, {plural(runners, 'runner')})", flush=True)
         if runners == 1:
-            code = cli.run(mode or "support", 0, env)
+            code = commands.run(mode or "support", 0, env)
             run_dirs = [_latest(env)]
         else:
             code, run_dirs = _several_runners(env, runners), []
@@ -118,25 +122,23 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
             sims.kill()
         print("Simulators stopped", flush=True)
     # the verdict stays the last line
-    if code == cli.EXIT_PRODUCER:
+    if code == ExitCode.PRODUCER:
         print("Stopped: the producer could not queue the inbox", flush=True)
     elif runners == 1:
-        queue_cli.verdict_of(run_dirs[0])
+        verdict_of(run_dirs[0])
     else:
         print(_several_verdict(code), flush=True)
     return code
 
 
 def _latest(env: dict[str, str]) -> Path:
-    from bistand.bot.config import load_settings
-
     return (load_settings(environ=env).output_dir / "latest").resolve()
 
 
 def _several_runners(env: dict[str, str], runners: int) -> int:
     """Queues the inbox once, then starts `runners` processes of `work --until-empty`."""
-    code = queue_cli.produce(env, queue_cli.new_run_dir(env, "demo-producer"))
-    if code != cli.EXIT_OK:
+    code = produce(env, new_run_dir(env, "demo-producer"))
+    if code != ExitCode.OK:
         return code
     started = time.perf_counter()
     processes = []
@@ -165,8 +167,8 @@ def _prefix(name: str, process: subprocess.Popen) -> None:
 
 def _several_verdict(code: int) -> str:
     return {
-        cli.EXIT_OK: "OK: every runner finished; the queue has nothing due",
-        cli.EXIT_SYSTEM_FAILURES: "Some items failed on a system error; the queue retries them later",
-        cli.EXIT_PARKED: "Some items were parked (behöver åtgärd): see `python -m bistand queue status`",
-        cli.EXIT_STOPPED: "A runner stopped after too many consecutive failures of the same system",
+        ExitCode.OK: "OK: every runner finished; the queue has nothing due",
+        ExitCode.SYSTEM_FAILURES: "Some items failed on a system error; the queue retries them later",
+        ExitCode.PARKED: "Some items were parked (behöver åtgärd): see `python -m bistand queue status`",
+        ExitCode.STOPPED: "A runner stopped after too many consecutive failures of the same system",
     }.get(code, f"A runner ended with exit code {code}")

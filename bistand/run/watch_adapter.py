@@ -1,6 +1,6 @@
 """The consumer's work items in watch mode: the queue, and the e-service inbox when it is empty.
 
-`RPA_WORKITEMS_ADAPTER=bistand.runner.watch_adapter.WatchAdapter` (set by `python -m bistand work
+`RPA_WORKITEMS_ADAPTER=bistand.run.watch_adapter.WatchAdapter` (set by `python -m bistand work
 --watch N`). One long-lived consumer run keeps its browser and its logins warm: whenever it asks
 for the next item it first queues what is new in the inbox (at most every N seconds; the same
 payload and status change as the producer suite), then claims from the queue as the
@@ -24,9 +24,10 @@ from pathlib import Path
 
 from RPA.Robocorp.WorkItems import EmptyQueue
 
+from bistand.bot.context import RunContext
 from bistand.bot.inbox import mark_queued, new_applications
-from bistand.queue.adapter import QueueAdapter, robot_was_asked_to_stop
 from bistand.report.plural import plural
+from bistand.run.adapter import QueueAdapter, robot_was_asked_to_stop
 
 LOG = logging.getLogger(__name__)
 MAX_PAUSE_SECONDS = 300.0
@@ -45,17 +46,12 @@ class _RunEndIsNoWarning(logging.Filter):
         return not any(isinstance(arg, WatchRunEnds) for arg in args)
 
 
-def run_context():
-    """The run's context, as the suite's keyword library built it (bistand.bot.keywords): the
-    adapter shares its browser and logins rather than holding state of its own."""
-    from robot.libraries.BuiltIn import BuiltIn
-
-    return BuiltIn().get_library_instance("bistand.bot.keywords.Bistand").ctx
-
-
 class WatchAdapter(QueueAdapter):
     def __init__(self) -> None:
         super().__init__()
+        self.ctx: RunContext | None = None
+        """The run's context (its browser and logins), given by the run core's library when it builds
+        the run (bistand.run.library): the adapter shares them rather than holding state of its own."""
         logging.getLogger().addFilter(_RunEndIsNoWarning())
         self.until_empty = True  # the wait for new items is ours (below), not the QueueAdapter's
         self.poll_seconds = float(os.environ.get("BISTAND_WATCH_SECONDS") or self.settings.poll_seconds)
@@ -72,6 +68,9 @@ class WatchAdapter(QueueAdapter):
                 signal.signal(sig, lambda *_: self._stop.set())
             if robot_was_asked_to_stop():  # the signal came while the run was starting
                 self._stop.set()
+
+    def use_run_context(self, ctx: RunContext) -> None:
+        self.ctx = ctx
 
     def reserve_input(self) -> str:
         if self.role != "consumer":
@@ -104,7 +103,9 @@ class WatchAdapter(QueueAdapter):
     def _log_in_everywhere(self) -> None:
         """Warm sessions before the first wait (the suite asks for its first item before its
         login keyword runs); a refusal is left to that keyword to report."""
-        ctx = run_context()
+        ctx = self.ctx
+        if ctx is None:  # not built by the run core's library: the suite's login keyword logs in
+            return
         try:
             ctx.run(ctx.log_in_everywhere(), timeout=120)
         except Exception as exc:  # noqa: BLE001 - the browser did not start: the suite reports it
@@ -115,7 +116,10 @@ class WatchAdapter(QueueAdapter):
         if time.monotonic() - self.last_inbox_poll < self.poll_seconds:
             return
         self.last_inbox_poll = time.monotonic()
-        ctx = run_context()
+        ctx = self.ctx
+        if ctx is None:
+            LOG.warning("new applications not queued: no run context (the suite must import bistand.run.library)")
+            return
 
         try:
             found = ctx.run(new_applications(ctx), timeout=120)

@@ -1,0 +1,107 @@
+"""What each run command does once its options are parsed (bistand.run.cli parses them): a
+scheduled `run` (produce, then work until no item is due), `produce`, `work` and `replay`, each
+seen on the dashboard's Robotar while it runs (bistand.monitoring.presence), each ending with the
+verdict as its last line and exit code (bistand.run.verdict, bistand.run.exit_codes)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bistand.bot.config import configuration_problems, load_settings
+from bistand.bot.secrets import vault_problem
+from bistand.monitoring.presence import RunnerPresence
+from bistand.queue.config import runner_id
+from bistand.run.exit_codes import ExitCode
+from bistand.run.folders import new_run_dir, print_paths
+from bistand.run.suite import base_env, count_items, robot
+from bistand.run.verdict import stopped_reason, verdict_of
+from bistand.run.work import produce as produce_queue
+from bistand.run.work import work as work_queue
+
+
+def configuration_refused(env: dict[str, str]) -> bool:
+    """Print what is wrong with the configuration (bistand.bot.config) and whether to stop."""
+    problems = configuration_problems(load_settings(environ=env))
+    for problem in problems:
+        print(f"Configuration error: {problem}", flush=True)
+    if problems:
+        print("Not started: fix the configuration first", flush=True)
+    return bool(problems)
+
+
+def run(mode: str | None, items: int, env: dict[str, str] | None = None) -> int:
+    """Produce, then work until no item is due: what a scheduled run does."""
+    env = env or base_env(mode)
+    if configuration_refused(env):
+        return ExitCode.CONFIG
+    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    run_dir = new_run_dir(env, env["BISTAND_RUNNER_ID"])
+    started = time.perf_counter()
+    with RunnerPresence(env, "run") as presence:  # seen on the dashboard's Robotar while it runs
+        code = produce_queue(env, run_dir)
+        if code != ExitCode.OK:
+            presence.run_ended(code)
+            presence.exit_code = code
+            return code
+        verdict = work_queue(env, run_dir, until_empty=True, items=items)
+        presence.run_ended(verdict, stopped_reason(run_dir))
+        presence.exit_code = verdict
+    print(f"Total run time {time.perf_counter() - started:.1f} s", flush=True)
+    print_paths(env, run_dir)
+    verdict_of(run_dir)  # the verdict is the last line: repeat it after the paths
+    return verdict
+
+
+def produce(mode: str | None) -> int:
+    env = base_env(mode)
+    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    with RunnerPresence(env, "produce") as presence:
+        presence.exit_code = produce_queue(env, new_run_dir(env, env["BISTAND_RUNNER_ID"]))
+        presence.run_ended(presence.exit_code)
+    return presence.exit_code
+
+
+def work(mode: str | None, until_empty: bool, items: int) -> int:
+    env = base_env(mode)
+    if configuration_refused(env):
+        return ExitCode.CONFIG
+    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    run_dir = new_run_dir(env, env["BISTAND_RUNNER_ID"])
+    with RunnerPresence(env, "work") as presence:
+        verdict = work_queue(env, run_dir, until_empty, items)
+        presence.run_ended(verdict, stopped_reason(run_dir))
+        presence.exit_code = verdict
+    print_paths(env, run_dir)
+    verdict_of(run_dir)
+    return verdict
+
+
+def replay(path: Path, mode: str | None) -> int:
+    """Processes the items of one stored work-items.json with rpaframework's FileAdapter."""
+    if not path.exists():
+        print(f"No such work-items file: {path}", flush=True)
+        return ExitCode.USAGE
+    env = base_env(mode)
+    if configuration_refused(env):
+        return ExitCode.CONFIG
+    run_dir = new_run_dir(env, "replay")
+    env = {**env, "RPA_WORKITEMS_ADAPTER": "RPA.Robocorp.WorkItems.FileAdapter",
+           "RPA_INPUT_WORKITEM_PATH": str(path.resolve()),
+           "RPA_OUTPUT_WORKITEM_PATH": str(run_dir / "consumer-out" / "work-items.json"),
+           "BISTAND_RUN_DIR": str(run_dir), "BISTAND_TOTAL_ITEMS": str(count_items(path))}
+    code = robot("consumer", run_dir, env, {"ITEMS_LIMIT": "0"})
+    verdict = verdict_of(run_dir, quiet=True)
+    if code != 0 and verdict == ExitCode.OK:
+        verdict = ExitCode.SYSTEM_FAILURES
+    print_paths(env, run_dir)
+    verdict_of(run_dir)
+    return verdict
+
+
+def credentials_refused(env: dict[str, str]) -> bool:
+    """No default credentials outside the demo: say what to configure (exit code 2)."""
+    problem = vault_problem(env)
+    if problem:
+        print(f"Not started: {problem}", flush=True)
+    return problem is not None

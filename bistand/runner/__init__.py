@@ -1,1 +1,0 @@
-"""Running the bot: producer/consumer orchestration, lock, summary, exit codes."""
