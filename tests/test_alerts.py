@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from bistand.monitoring.alerts import AlertEvaluator, AlertMessage
-from bistand.monitoring.config import AlertSettings, load_alert_settings
 from bistand.queue.store import ItemOutcome, open_queue
+from bistand.settings import AlertSettings, load
 from tests.queue_clock import TestClock as Clock
 
 
@@ -126,16 +126,16 @@ def test_two_evaluators_send_one_alert_and_one_resolved_message(queue_url, clock
 
 
 def test_the_alerts_configuration_reads_the_yaml_and_the_environment():
-    settings = load_alert_settings({"BISTAND_ALERT_SMTP_HOST": "mail.kommun.se",
-                                    "BISTAND_ALERT_SMTP_TO": "a@k.se, b@k.se",
-                                    "BISTAND_ALERT_WEBHOOK_URL": "https://hooks.example/x",
-                                    "BISTAND_ALERT_RULE_OLDEST_PENDING_MINUTES": "10",
-                                    "BISTAND_ALERT_RULE_NO_RUNNER_DAYS": "mon,tue"})
+    settings = load({"BISTAND_ALERT_SMTP_HOST": "mail.kommun.se",
+                     "BISTAND_ALERT_SMTP_TO": "a@k.se, b@k.se",
+                     "BISTAND_ALERT_WEBHOOK_URL": "https://hooks.example/x",
+                     "BISTAND_ALERT_RULE_OLDEST_PENDING_MINUTES": "10",
+                     "BISTAND_ALERT_RULE_NO_RUNNER_DAYS": "mon,tue"}).alerts
     assert settings.smtp.host == "mail.kommun.se" and settings.smtp.to == ["a@k.se", "b@k.se"]
     assert settings.webhook.url == "https://hooks.example/x" and settings.can_send
     assert settings.rules.oldest_pending.minutes == 10
     assert settings.rules.no_runner.days == ["mon", "tue"]
-    assert not load_alert_settings({}).can_send
+    assert not load({}).alerts.can_send
 
 
 def only(rule: str, **fields) -> AlertSettings:

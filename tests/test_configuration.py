@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bistand.bot.config import configuration_problems, load_settings
+from bistand.settings import load
 from simulators.__main__ import parse_args
 from tests.bot_harness import bot_env, load_world, run_bot, subset_world, vault_env
 from tests.simulator_process import EXAMPLE_WORLD, ROOT, Simulators, free_base_port
@@ -19,7 +19,7 @@ from tests.simulator_process import EXAMPLE_WORLD, ROOT, Simulators, free_base_p
 
 def test_the_simulators_write_frames_where_the_bot_reads_them_by_default():
     simulators_frames = Path(parse_args([]).state_dir) / "frames"
-    settings = load_settings(environ={})
+    settings = load(environ={})
     assert settings.frames_dir == Path.cwd() / simulators_frames
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     simulators_target = makefile.split("\nsimulators:")[1].split("\n\n")[0]
@@ -54,8 +54,8 @@ def test_a_frames_folder_that_does_not_exist_stops_the_run_before_it_starts_with
 
 
 def test_an_existing_frames_folder_is_no_configuration_problem(tmp_path):
-    settings = load_settings(environ={"BISTAND_FRAMES_DIR": str(tmp_path)})
-    assert configuration_problems(settings) == []
+    settings = load(environ={"BISTAND_FRAMES_DIR": str(tmp_path)})
+    assert settings.configuration_problems() == []
 
 
 # --- a system that cannot be reached -----------------------------------------------------------------
@@ -110,7 +110,7 @@ def test_simulators_help_shows_the_defaults():
 # --- the back-off outlasts a portal restart -----------------------------------------------------------
 
 def test_the_default_back_off_waits_at_least_45_seconds_across_the_tries_of_an_item():
-    settings = load_settings(environ={})
+    settings = load(environ={})
     schedule = settings.backoff_schedule()
     assert schedule == [2, 4, 8, 16, 30]
     assert len(schedule) == settings.attempts_per_item - 1
@@ -118,7 +118,7 @@ def test_the_default_back_off_waits_at_least_45_seconds_across_the_tries_of_an_i
 
 
 def test_jitter_only_adds_and_the_longest_wait_is_capped():
-    settings = load_settings(environ={})
+    settings = load(environ={})
     for attempt, least in enumerate(settings.backoff_schedule(), start=1):
         waited = settings.backoff_before_retry(attempt)
         assert least <= waited <= min(least + settings.backoff_jitter_seconds, settings.backoff_max_seconds)
@@ -126,6 +126,6 @@ def test_jitter_only_adds_and_the_longest_wait_is_capped():
 
 
 def test_the_back_off_is_set_from_the_environment():
-    settings = load_settings(environ={"BISTAND_BACKOFF": "0.1", "BISTAND_BACKOFF_MAX": "0.3",
+    settings = load(environ={"BISTAND_BACKOFF": "0.1", "BISTAND_BACKOFF_MAX": "0.3",
                                       "BISTAND_BACKOFF_JITTER": "0", "BISTAND_ATTEMPTS": "4"})
     assert settings.backoff_schedule() == [0.1, 0.2, 0.3]

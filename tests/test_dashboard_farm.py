@@ -18,9 +18,9 @@ from bistand.dashboard.auth import UserBook, hash_password
 from bistand.dashboard.server import BackgroundServer
 from bistand.monitoring import runners
 from bistand.monitoring.alerts import AlertEvaluator
-from bistand.monitoring.config import AlertSettings
 from bistand.monitoring.health import PortalHealth
 from bistand.queue.store import ItemOutcome, open_queue
+from bistand.settings import AlertSettings
 
 pytestmark = pytest.mark.browser
 

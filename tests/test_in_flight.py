@@ -8,10 +8,10 @@ from collections import deque
 
 import pytest
 
-from bistand.bot.config import load_settings
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.run_control import IN_HAND_PER_FLIGHT, RunControlKeywords
 from bistand.bot.prepare import InFlight
+from bistand.settings import load
 
 
 class Adapter:
@@ -37,7 +37,7 @@ class Flight(InFlight):
 
 @pytest.fixture
 def control():
-    ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "3"}))
+    ctx = RunContext(load(environ={"BISTAND_IN_FLIGHT": "3"}))
     ctx.current_id = "ANS-2026-000001"
     run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     run_control.items_started = 1
@@ -70,7 +70,7 @@ def test_items_waiting_in_hand_are_capped_and_the_items_limit_holds(control):
 
 
 def test_one_at_a_time_takes_nothing_ahead():
-    ctx = RunContext(load_settings(environ={"BISTAND_IN_FLIGHT": "1"}))
+    ctx = RunContext(load(environ={"BISTAND_IN_FLIGHT": "1"}))
     run_control = RunControlKeywords(ctx, Flight(ctx), work_items=None)
     adapter = Adapter(due=5)
     run_control._take_ahead(adapter, 0)

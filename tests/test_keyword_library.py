@@ -10,18 +10,18 @@ import pytest
 from robot import run as robot_run
 
 from bistand.bot import context as context_module
-from bistand.bot.config import load_settings
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.eservice import NewApplication
 from bistand.run.adapter import QueueAdapter
 from bistand.run.library import RunLibrary
 from bistand.run.watch_adapter import WatchAdapter
+from bistand.settings import load
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_components_share_the_context_they_were_given_and_faces_do_not_share():
-    settings = load_settings(environ={})
+    settings = load(environ={})
     first, second = RunLibrary(settings), RunLibrary(settings)
     assert first.ctx is not second.ctx
     components = {getattr(first.attributes[name], "__self__", None) for name in first.get_keyword_names()}
@@ -42,7 +42,7 @@ def test_the_root_hands_the_queue_store_and_the_run_context_to_what_uses_them(ad
     monkeypatch.setenv("BISTAND_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
     monkeypatch.setenv("BISTAND_RUNNER_ID", "runner-test")
     monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", adapter_name)
-    library = RunLibrary(load_settings(environ={}))
+    library = RunLibrary(load(environ={}))
     adapter = library.work_items.adapter
     try:
         assert isinstance(adapter, QueueAdapter)
@@ -60,7 +60,7 @@ def test_under_a_file_adapter_nothing_is_recorded_in_a_queue(tmp_path, monkeypat
     items.write_text("[]", encoding="utf-8")
     monkeypatch.setenv("RPA_WORKITEMS_ADAPTER", "RPA.Robocorp.WorkItems.FileAdapter")
     monkeypatch.setenv("RPA_INPUT_WORKITEM_PATH", str(items))
-    library = RunLibrary(load_settings(environ={}))
+    library = RunLibrary(load(environ={}))
     assert library.store is None and library.run_control.store is None
 
 
@@ -75,7 +75,7 @@ def test_no_module_level_run_state_is_left():
 
 
 def test_keywords_are_typed():
-    library = RunLibrary(load_settings(environ={}))
+    library = RunLibrary(load(environ={}))
     start = inspect.signature(library.attributes["start_work_on_application"]).return_annotation
     collect = inspect.signature(library.attributes["collect_applications_to_queue"]).return_annotation
     assert "ItemWork" in str(start) and "NewApplication" in str(collect)

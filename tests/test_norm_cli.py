@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bistand.bot.config import load_settings
 from bistand.cli.norm import main as norm
 from bistand.core.engine import assess
 from bistand.core.errors import ApplicationError
 from bistand.core.models import Mode, Proposal
 from bistand.core.norm import DEFAULT_NORM_DIR, load_norm_table
+from bistand.settings import load
 from tests.builders import household
 from tests.simulator_process import ROOT
 
@@ -214,5 +214,5 @@ def test_a_missing_year_names_the_command_that_installs_it(norm_dir):
 
 
 def test_the_norm_directory_comes_from_the_settings_and_bistand_norm_dir(tmp_path):
-    assert load_settings(environ={}).norm_dir == DEFAULT_NORM_DIR
-    assert load_settings(environ={"BISTAND_NORM_DIR": str(tmp_path)}).norm_dir == tmp_path
+    assert load(environ={}).norm_dir == DEFAULT_NORM_DIR
+    assert load(environ={"BISTAND_NORM_DIR": str(tmp_path)}).norm_dir == tmp_path

@@ -23,8 +23,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bistand.bot.config import load_settings
 from bistand.queue.store import QueueItem, open_queue
+from bistand.settings import load
 from tests.bot_harness import bot_env, export, load_world, run_bot, start_runner, subset_world
 from tests.simulator_process import Simulators, free_base_port
 
@@ -40,7 +40,7 @@ def basis_path(case_number: str) -> str:
 
 def kill_point(step: str, sims: Simulators, env: dict[str, str]) -> Callable[[QueueItem], bool]:
     """Whether the victim, holding `item`, has reached `step` of it."""
-    reports = load_settings(environ=env).reports_dir
+    reports = load(environ=env).reports_dir
 
     def written(item: QueueItem) -> bool:
         return item.application_id in export(sims)["latest_decision_basis"]

@@ -309,9 +309,9 @@ def test_a_municipality_names_its_own_guideline():
 
 
 def test_the_guideline_is_a_setting_with_the_default(tmp_path):
-    from bistand.bot.config import load_settings
-    assert load_settings(environ={}).guideline == DEFAULT_GUIDELINE
-    assert load_settings(environ={"BISTAND_GUIDELINE": "Egna riktlinjer"}).guideline == "Egna riktlinjer"
+    from bistand.settings import load
+    assert load(environ={}).guideline == DEFAULT_GUIDELINE
+    assert load(environ={"BISTAND_GUIDELINE": "Egna riktlinjer"}).guideline == "Egna riktlinjer"
 
 
 # --- 7. costs that need no document -------------------------------------------------------------------

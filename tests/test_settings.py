@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bistand.bot.config import load_settings
 from bistand.core.models import Mode
-from bistand.monitoring.config import load_alert_settings, metrics_token
-from bistand.queue.config import load_queue_settings, runner_id
 from bistand.settings import (
     DEFAULT_YAML,
     ROOT,
@@ -269,15 +266,6 @@ def test_one_load_reads_the_yaml_file_once(config: Path, monkeypatch: pytest.Mon
     settings = load(environ={"BISTAND_LEASE_SECONDS": "8"}, yaml_path=config)
     assert settings.queue.lease_seconds == 8 and settings.alerts.smtp.host == "mail.example"
     assert len(opened) == 1
-
-
-def test_the_old_loaders_are_thin_wrappers_over_the_one_load(config: Path) -> None:
-    env = {"BISTAND_LEASE_SECONDS": "8", "BISTAND_RUNNER_ID": "r9", "BISTAND_METRICS_TOKEN": "m"}
-    assert load_settings(config, environ=env) == load(env, config)
-    assert load_queue_settings(env, config) == load(env, config).queue
-    assert load_alert_settings(env, config) == load(env, config).alerts
-    assert metrics_token(env, config) == "m"
-    assert runner_id(env) == "r9"
 
 
 def test_every_setting_says_what_it_is_for() -> None:

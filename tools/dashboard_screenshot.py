@@ -20,13 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bistand.bot.config import load_settings  # noqa: E402
 from bistand.browser import choose_browser, launch_args  # noqa: E402
 from bistand.core.personnummer import mask_personnummer_in_text  # noqa: E402
 from bistand.dashboard.app import create_app  # noqa: E402
 from bistand.dashboard.auth import load_users  # noqa: E402
 from bistand.dashboard.server import BackgroundServer  # noqa: E402
 from bistand.queue.store import open_configured_queue  # noqa: E402
+from bistand.settings import load  # noqa: E402
 
 DEMO_USER, DEMO_PASSWORD = "teamledare", "demo"  # noqa: S105 - the documented demo login
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if not sum(store.counts().values()):
         print(f"The queue {store.url} is empty: run `make run` first", file=sys.stderr)
         return 2
-    app = create_app(store, load_users(env), load_settings(environ=env).output_dir,
+    app = create_app(store, load_users(env), load(environ=env).output_dir,
                      secure_cookie=False)  # plain HTTP on loopback
     from playwright.sync_api import sync_playwright
 

@@ -30,13 +30,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bistand.bot.config import SYSTEMS  # noqa: E402
 from bistand.browser import choose_browser, launch_args  # noqa: E402
 from bistand.dashboard.app import create_app  # noqa: E402
 from bistand.dashboard.auth import load_users  # noqa: E402
 from bistand.dashboard.server import BackgroundServer  # noqa: E402
 from bistand.monitoring.health import system_health  # noqa: E402
 from bistand.queue.store import open_queue  # noqa: E402
+from bistand.settings import SYSTEMS  # noqa: E402
 from tools.dashboard_screenshot import DEMO_PASSWORD, DEMO_USER, personal_data_on  # noqa: E402
 
 

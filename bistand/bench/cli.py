@@ -27,8 +27,8 @@ import httpx
 
 from bistand.bench.harness import Simulators, bot_env, percentile
 from bistand.bench.processes import MEMORY_GROUPS, Sampler, children_cpu
-from bistand.bot.config import ROOT
 from bistand.run.exit_codes import ExitCode
+from bistand.settings import ROOT
 
 MEASURED = ("DONE", "BUSINESS")
 """Outcomes whose seconds are the bot's work on the application; a parked or failed try is not."""

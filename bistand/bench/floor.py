@@ -18,9 +18,7 @@ import httpx
 import pyotp
 
 from bistand.bot import casework
-from bistand.bot.config import SYSTEMS, Settings
 from bistand.bot.context import page_class
-from bistand.bot.secrets import credentials
 from bistand.core.engine import assess
 from bistand.core.errors import ApplicationError, BusinessError
 from bistand.core.models import Mode
@@ -28,6 +26,8 @@ from bistand.pages.base import PortalPage
 from bistand.pages.casemgmt import parse_case_page
 from bistand.pages.eservice import parse_inbox
 from bistand.report.text import render_text
+from bistand.settings import SYSTEMS, Settings
+from bistand.settings.vault import credentials
 
 QUEUED, READY = "Under handläggning", "Klar för beslut"
 
@@ -97,15 +97,15 @@ class FloorContext:
     async def page(self, system: str) -> PortalPage:
         if system not in self._pages:
             self._pages[system] = page_class(system)(
-                _Context(_Requests(self.clients[system])), self.settings.urls[system], credentials(system),
-                read_strategy="fetch", restored=True,
+                _Context(_Requests(self.clients[system])), self.settings.urls[system],
+                credentials(system, self.settings), read_strategy="fetch", restored=True,
             )
         return self._pages[system]
 
 
-async def login(client: httpx.AsyncClient, system: str) -> None:
+async def login(client: httpx.AsyncClient, system: str, settings: Settings) -> None:
     """The login form's post (and Skatteverket's code), once per system."""
-    secret = credentials(system)
+    secret = credentials(system, settings)
     response = await client.post("/login", data={
         "username": secret.username, "password": secret.password.get_secret_value(), "next": "/"})
     if response.url.path.endswith("/totp"):
@@ -127,7 +127,7 @@ async def run_floor(settings: Settings) -> FloorRun:
     floor = FloorRun()
     cpu_started = time.process_time()
     try:
-        await asyncio.gather(*(login(client, system) for system, client in clients.items()))
+        await asyncio.gather(*(login(client, system, settings) for system, client in clients.items()))
         ctx = FloorContext(settings, clients)
         eservice, casemgmt = clients["eservice"], clients["casemgmt"]
         inbox = parse_inbox((await eservice.get("/inbox")).text)
@@ -165,4 +165,6 @@ async def run_floor(settings: Settings) -> FloorRun:
 
 
 def floor_settings(urls: dict[str, str], frames_dir: Path, work: Path) -> Settings:
-    return Settings(urls=urls, frames_dir=frames_dir, output_dir=work / "floor-output", state_dir=work / "floor-state")
+    """The demo world's settings: the simulators' addresses, and the demo's vault (devdata/vault.json)."""
+    return Settings(urls=urls, frames_dir=frames_dir, output_dir=work / "floor-output", state_dir=work / "floor-state",
+                    demo=True)

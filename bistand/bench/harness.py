@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from bistand.bench.processes import tree_cpu
-from bistand.bot.config import ROOT, SYSTEMS
 from bistand.run.demo import pick_base_port
+from bistand.settings import ROOT, SYSTEMS
 
 
 class Simulators:

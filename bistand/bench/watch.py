@@ -30,9 +30,9 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 
 from bistand.bench.harness import Simulators, bot_env, percentile
 from bistand.bench.processes import tree_cpu
-from bistand.bot.config import ROOT
 from bistand.browser import BrowserSession
 from bistand.run.exit_codes import ExitCode
+from bistand.settings import ROOT
 
 WATCH_SECONDS = 10
 ANSWER_TIMEOUT_S = 180.0

@@ -20,10 +20,10 @@ from urllib.parse import urlparse
 from playwright.async_api import Error as PlaywrightError
 from robot.api import logger
 
-from bistand.bot.config import Settings, load_settings
-from bistand.bot.secrets import credentials
 from bistand.browser import BrowserSession, block_decoration
 from bistand.pages.base import HealthRecorder, NoHealth, PortalPage, ReadRetry
+from bistand.settings import Settings, load
+from bistand.settings.vault import credentials
 
 PAGE_MODULES = {
     "eservice": "bistand.pages.eservice",
@@ -86,7 +86,7 @@ class RunContext:
     """One robot run's state, built by the keyword library and handed to each of its components."""
 
     def __init__(self, settings: Settings | None = None, health: HealthRecorder | None = None) -> None:
-        self.settings = settings or load_settings()
+        self.settings = settings or load()
         self.health = health or NoHealth()
         """Every page object reports its requests here (portal health, bistand.monitoring.health)."""
         self.session: BrowserSession | None = None
@@ -133,7 +133,7 @@ class RunContext:
             context = await self.browser().context(partition, **options)
             if strategy == "fetch":
                 await block_decoration(context)  # its tabs only log in and post forms
-            page = page_class(system)(context, self.settings.urls[system], credentials(system),
+            page = page_class(system)(context, self.settings.urls[system], credentials(system, self.settings),
                                       read_strategy=strategy, session_file=session_file, restored=restored,
                                       read_retry=ReadRetry(tries=self.settings.read_tries), health=self.health)
             self._pages[system] = page

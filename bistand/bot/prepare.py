@@ -30,7 +30,6 @@ from bistand.core.errors import BusinessError
 from bistand.core.models import Role
 from bistand.pages.base import write_safely
 from bistand.pages.casemgmt import ApplicationRegistration
-from bistand.queue.config import runner_id
 from bistand.records.writer import report_paths, write_report_and_record
 from bistand.report.pdf import write_pdf
 
@@ -86,7 +85,7 @@ async def report_step(ctx: RunContext, work: ItemWork) -> None:
     def render_and_write() -> tuple[str, str]:
         written = write_report_and_record(
             work.bundle, work.assessment, reports_dir=settings.reports_dir, records_dir=settings.records_dir,
-            runner=runner_id(), guideline=settings.guideline, norm_dir=settings.norm_dir,
+            runner=settings.runner_id, guideline=settings.guideline, norm_dir=settings.norm_dir,
         )
         return written.text, written.html
 

@@ -37,8 +37,8 @@ from robot.running.signalhandler import STOP_SIGNAL_MONITOR
 from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
 from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_any, wait_exponential_jitter
 
-from bistand.queue.config import load_queue_settings, runner_id
 from bistand.queue.store import Lease, LeaseLost, QueueStore, open_queue
+from bistand.settings import load
 
 TRIGGER_ID = "producer-trigger"
 LOG = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ def robot_was_asked_to_stop() -> bool:
 
 class QueueAdapter(BaseAdapter):
     def __init__(self) -> None:
-        self.settings = load_queue_settings()
+        self.settings = load().queue
         self.store: QueueStore = open_queue(self.settings.url, self.settings.retry_delays_seconds,
                                             self.settings.max_failures, self.settings.max_claims)
-        self.owner = runner_id()
+        self.owner = load().runner_id
         self.role = os.environ.get("BISTAND_QUEUE_ROLE", "consumer")
         self.until_empty = os.environ.get("BISTAND_QUEUE_UNTIL_EMPTY", "1") == "1"
         self.payloads: dict[str, Any] = {}

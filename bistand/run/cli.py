@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bistand.bot.config import ROOT
 from bistand.run import commands, queue_commands
 from bistand.run.demo import demo
 from bistand.run.exit_codes import ExitCode, exit_code_lines
 from bistand.run.suite import base_env
 from bistand.run.watch import add_watch_options, watch
+from bistand.settings import ROOT
 
 __doc__ += "\n".join(exit_code_lines())
 EXIT_CODES = "exit codes:\n" + "\n".join(exit_code_lines())
@@ -57,7 +57,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _refused(args: argparse.Namespace) -> bool:
-    """No default credentials outside the demo (bistand.bot.secrets): say what to configure."""
+    """No default credentials outside the demo (bistand.settings.vault): say what to configure."""
     return commands.credentials_refused(base_env(args.mode))
 
 

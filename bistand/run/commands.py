@@ -8,21 +8,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bistand.bot.config import configuration_problems, load_settings
-from bistand.bot.secrets import vault_problem
 from bistand.monitoring.presence import RunnerPresence
-from bistand.queue.config import runner_id
 from bistand.run.exit_codes import ExitCode
 from bistand.run.folders import new_run_dir, print_paths
 from bistand.run.suite import base_env, count_items, robot
 from bistand.run.verdict import stopped_reason, verdict_of
 from bistand.run.work import produce as produce_queue
 from bistand.run.work import work as work_queue
+from bistand.settings import load
+from bistand.settings.vault import vault_problem
 
 
 def configuration_refused(env: dict[str, str]) -> bool:
-    """Print what is wrong with the configuration (bistand.bot.config) and whether to stop."""
-    problems = configuration_problems(load_settings(environ=env))
+    """Print what is wrong with the configuration (Settings.configuration_problems) and whether to stop."""
+    problems = load(environ=env).configuration_problems()
     for problem in problems:
         print(f"Configuration error: {problem}", flush=True)
     if problems:
@@ -35,7 +34,7 @@ def run(mode: str | None, items: int, env: dict[str, str] | None = None) -> int:
     env = env or base_env(mode)
     if configuration_refused(env):
         return ExitCode.CONFIG
-    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
     run_dir = new_run_dir(env, env["BISTAND_RUNNER_ID"])
     started = time.perf_counter()
     with RunnerPresence(env, "run") as presence:  # seen on the dashboard's Robotar while it runs
@@ -55,7 +54,7 @@ def run(mode: str | None, items: int, env: dict[str, str] | None = None) -> int:
 
 def produce(mode: str | None) -> int:
     env = base_env(mode)
-    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
     with RunnerPresence(env, "produce") as presence:
         presence.exit_code = produce_queue(env, new_run_dir(env, env["BISTAND_RUNNER_ID"]))
         presence.run_ended(presence.exit_code)
@@ -66,7 +65,7 @@ def work(mode: str | None, until_empty: bool, items: int) -> int:
     env = base_env(mode)
     if configuration_refused(env):
         return ExitCode.CONFIG
-    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
     run_dir = new_run_dir(env, env["BISTAND_RUNNER_ID"])
     with RunnerPresence(env, "work") as presence:
         verdict = work_queue(env, run_dir, until_empty, items)

@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-from bistand.bot.config import ROOT, SYSTEMS, load_settings
 from bistand.bot.lock import RunLock, RunLocked
 from bistand.report.plural import plural
 from bistand.run import commands
@@ -29,6 +28,7 @@ from bistand.run.folders import new_run_dir
 from bistand.run.suite import base_env
 from bistand.run.verdict import verdict_of
 from bistand.run.work import produce, queue_for
+from bistand.settings import ROOT, SYSTEMS, load
 
 SEVERITY = [ExitCode.OK, ExitCode.SYSTEM_FAILURES, ExitCode.PARKED, ExitCode.STOPPED]
 
@@ -132,7 +132,7 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
 
 
 def _latest(env: dict[str, str]) -> Path:
-    return (load_settings(environ=env).output_dir / "latest").resolve()
+    return (load(environ=env).output_dir / "latest").resolve()
 
 
 def _several_runners(env: dict[str, str], runners: int) -> int:

@@ -11,12 +11,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bistand.bot.config import load_settings
+from bistand.settings import load
 
 
 def new_run_dir(env: dict[str, str], runner: str) -> Path:
     """output/runs/<UTC time>-<runner>/, and output/latest pointing at it."""
-    output = load_settings(environ=env).output_dir
+    output = load(environ=env).output_dir
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     safe_runner = re.sub(r"[^A-Za-z0-9_.-]", "_", runner)[:60]
     run_dir = output / "runs" / f"{stamp}-{safe_runner}"
@@ -31,7 +31,7 @@ def new_run_dir(env: dict[str, str], runner: str) -> Path:
 
 def print_paths(env: dict[str, str], run_dir: Path) -> None:
     """Where a person finds what the run wrote."""
-    settings = load_settings(environ=env)
+    settings = load(environ=env)
     print(f"Reports:     {settings.reports_dir}", flush=True)
     print(f"Records:     {settings.records_dir}  (python -m bistand records verify | explain --all)", flush=True)
     logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html", *sorted(

@@ -27,7 +27,6 @@ from robot.api import logger
 from robotlibcore import DynamicCore
 from RPA.Robocorp.WorkItems import WorkItems
 
-from bistand.bot.config import Settings
 from bistand.bot.context import RunContext
 from bistand.bot.keywords.assessment import AssessmentKeywords
 from bistand.bot.keywords.casework import CaseworkKeywords
@@ -37,6 +36,7 @@ from bistand.bot.prepare import InFlight
 from bistand.monitoring.health import PortalHealth
 from bistand.queue.store import QueueStore
 from bistand.run.watch_adapter import WatchAdapter
+from bistand.settings import Settings
 
 __all__ = ["RunLibrary"]
 

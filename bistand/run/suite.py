@@ -15,16 +15,16 @@ import sys
 import threading
 from pathlib import Path
 
-from bistand.bot.config import ROOT
-from bistand.bot.secrets import use_demo_vault
 from bistand.core.personnummer import mask_personnummer_in_text
+from bistand.settings import ROOT
+from bistand.settings.vault import use_demo_vault
 
 
 def base_env(mode: str | None) -> dict[str, str]:
     """The environment a run's suites start with: this process's, the demo vault for the demo
-    only (bistand.bot.secrets), the project on the Python path, and the mode when given."""
+    only (bistand.settings.vault), the project on the Python path, and the mode when given."""
     env = dict(os.environ)
-    use_demo_vault(env)  # the demo only; any other start names its vault (bistand.bot.secrets)
+    use_demo_vault(env)  # the demo only; any other start names its vault (bistand.settings.vault)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "keywords"), env.get("PYTHONPATH")]))
     if mode:
         env["BISTAND_MODE"] = mode

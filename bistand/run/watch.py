@@ -30,14 +30,13 @@ import threading
 import time
 from pathlib import Path
 
-from bistand.bot.config import ROOT
 from bistand.monitoring.presence import RunnerPresence
-from bistand.queue.config import runner_id
 from bistand.run.exit_codes import ExitCode
 from bistand.run.folders import new_run_dir
 from bistand.run.health_endpoint import HealthEndpoint
 from bistand.run.verdict import stopped_reason, verdict_of
 from bistand.run.work import queue_env
+from bistand.settings import ROOT, load
 
 ADAPTER = "bistand.run.watch_adapter.WatchAdapter"
 MAX_PAUSE_SECONDS = 300.0
@@ -171,7 +170,7 @@ def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_m
         print("--watch, --rotate-items, --rotate-minutes and --health-stale-seconds must be positive", flush=True)
         return ExitCode.USAGE
     env = dict(env)
-    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
+    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
     with RunnerPresence(env, "watch") as presence:  # Robotar, the heartbeat and the alerts
         watcher = Watcher(env, seconds, rotate_items, rotate_minutes, presence, stale_seconds)
         endpoint = HealthEndpoint(watcher.health, health_port).start() if health_port is not None else None

@@ -16,29 +16,28 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bistand.bot.config import load_settings
 from bistand.bot.summary import RunSummary
-from bistand.queue.config import load_queue_settings, runner_id
 from bistand.queue.store import QueueStore, open_queue
 from bistand.report.plural import plural
 from bistand.run.exit_codes import ExitCode
 from bistand.run.suite import failure_reason, robot
 from bistand.run.verdict import verdict_of
+from bistand.settings import load
 
 ADAPTER = "bistand.run.adapter.QueueAdapter"
 
 
 def queue_for(env: dict[str, str]) -> QueueStore:
     """The work queue's store as the environment configures it (BISTAND_QUEUE_URL, …)."""
-    settings = load_queue_settings(env)
+    settings = load(environ=env).queue
     return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures, settings.max_claims)
 
 
 def queue_env(env: dict[str, str], role: str, until_empty: bool = True) -> dict[str, str]:
     """The environment that puts the robot's `RPA.Robocorp.WorkItems` on the queue."""
     env = dict(env)
-    env.setdefault("BISTAND_RUNNER_ID", runner_id(env))
-    env["BISTAND_QUEUE_URL"] = load_queue_settings(env).url
+    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
+    env["BISTAND_QUEUE_URL"] = load(environ=env).queue.url
     if not env.get("RC_WORKSPACE_ID"):  # under Control Room its own adapter stays
         env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
     env["BISTAND_QUEUE_ROLE"] = role
@@ -70,7 +69,7 @@ def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> E
     (resources/config.yaml), so no Robot Framework process, output.xml or log.html grows with the
     batch: the first writes its log in the run folder, the next ones in part-2/, part-3/, ... of
     the same folder, and the run folder's run-summary.json covers them all."""
-    settings = load_settings(environ=env)
+    settings = load(environ=env)
     store = queue_for(env)
     due = store.ready_count()
     in_progress = store.counts()["in_progress"]

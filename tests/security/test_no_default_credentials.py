@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bistand.bot.secrets import DEV_VAULT, FILE_SECRETS, vault_problem
 from bistand.dashboard.auth import NoUsers, load_users
+from bistand.settings.vault import DEV_VAULT, FILE_SECRETS, vault_problem
 from tests.bot_harness import vault_env
 from tests.simulator_process import ROOT
 

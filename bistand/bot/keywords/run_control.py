@@ -15,7 +15,6 @@ from robot.api.deco import keyword
 from robot.libraries.BuiltIn import BuiltIn
 from RPA.Robocorp.WorkItems import EmptyQueue, WorkItems
 
-from bistand.bot.config import SYSTEMS
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.keywords.casework import lease_check, work_from_payload
 from bistand.bot.prepare import InFlight
@@ -28,6 +27,7 @@ from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
 from bistand.queue.store import PARK_AT_ONCE, QueueStore
 from bistand.report.plural import plural
+from bistand.settings import SYSTEMS
 
 IN_HAND_PER_FLIGHT = 3
 """Items prepared ahead may wait in hand for the suite (leased, heartbeat) up to this many times
