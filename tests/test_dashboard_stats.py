@@ -281,7 +281,7 @@ def test_a_recording_error_is_logged_and_never_fails_the_item(tmp_path, caplog):
     store = open_queue(f"sqlite:///{tmp_path / 'queue.db'}")
     store.close()  # a closed connection: recording fails
     result = ItemResult(application_id="ANS-1", outcome="DONE", proposal="approve", seconds=1.0)
-    settings = SimpleNamespace(mode=Mode.SUPPORT, output_dir=tmp_path)
+    settings = SimpleNamespace(mode=Mode.SUPPORT, output_dir=tmp_path, runner_id="r1")
     record_outcome(result, item_work(), settings, tmp_path / "runs" / "r1", store=store)  # must not raise
     assert "outcome of ANS-1 not recorded" in caplog.text
 

@@ -17,12 +17,7 @@ STILL_READING = {
     # the run core (converted when it is handed the Settings: BISTAND_SETTINGS, docs/configuration.md)
     "bistand/run/suite.py": "copies the environment for the Robot Framework process",
     "bistand/run/demo.py": "sets the demo's BISTAND_* for its runners",
-    "bistand/run/watch_adapter.py": "BISTAND_WATCH_SECONDS, _ROTATE_MINUTES, _ALIVE_FILE",
-    "bistand/run/adapter.py": "BISTAND_QUEUE_ROLE, BISTAND_QUEUE_UNTIL_EMPTY",
-    "bistand/bot/keywords/casework.py": "BISTAND_RUN_DIR",
-    "bistand/bot/keywords/run_control.py": "BISTAND_TOTAL_ITEMS, BISTAND_ITEMS_BEFORE, BISTAND_RUN_DIR",
     "bistand/dashboard/cli.py": "copies the environment before --demo changes it",
-    "bistand/bot/recording.py": "BISTAND_RUNNER_ID",
     "bistand/bench/cli.py": "copies the environment for the bot run; sets BISTAND_DEMO",
     "bistand/bench/harness.py": "copies the environment for the simulators and the bot run",
 }

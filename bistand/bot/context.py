@@ -22,7 +22,7 @@ from robot.api import logger
 
 from bistand.browser import BrowserSession, block_decoration
 from bistand.pages.base import HealthRecorder, NoHealth, PortalPage, ReadRetry
-from bistand.settings import Settings, load
+from bistand.settings import Settings
 from bistand.settings.vault import credentials
 
 PAGE_MODULES = {
@@ -85,8 +85,8 @@ class ItemWork:
 class RunContext:
     """One robot run's state, built by the keyword library and handed to each of its components."""
 
-    def __init__(self, settings: Settings | None = None, health: HealthRecorder | None = None) -> None:
-        self.settings = settings or load()
+    def __init__(self, settings: Settings, health: HealthRecorder | None = None) -> None:
+        self.settings = settings
         self.health = health or NoHealth()
         """Every page object reports its requests here (portal health, bistand.monitoring.health)."""
         self.session: BrowserSession | None = None

@@ -10,12 +10,12 @@ so an item is never failed or held up by it.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from bistand.bot.casework import decided_by_bot
 from bistand.queue.store import DecidedBy, ItemOutcome, QueueStore
+from bistand.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -49,13 +49,12 @@ def relative_run_dir(run_dir: Path, output_dir: Path) -> str:
     return run_dir.relative_to(output_dir).as_posix() if run_dir.is_relative_to(output_dir) else ""
 
 
-def record_outcome(result: Any, work: Any, settings: Any, run_dir: Path, store: QueueStore | None) -> None:
+def record_outcome(result: Any, work: Any, settings: Settings, run_dir: Path, store: QueueStore | None) -> None:
     """Records one finished item for the dashboard; never raises (an error is logged and ignored)."""
     if store is None:
         return
     try:
-        runner = os.environ.get("BISTAND_RUNNER_ID", "")
-        store.record_outcome(outcome_of(result, work, settings.mode, runner,
+        store.record_outcome(outcome_of(result, work, settings.mode, settings.runner_id,
                                         relative_run_dir(run_dir, settings.output_dir)))
     except Exception as exc:  # noqa: BLE001 - bookkeeping must never fail the item
         LOG.warning("outcome of %s not recorded for the dashboard: %s", getattr(result, "application_id", "?"),

@@ -4,12 +4,12 @@
 tasks/*.robot read and release items from the queue, so the suites stay the same under Control
 Room (its own adapter) and locally (this one).
 
-- `BISTAND_QUEUE_ROLE=producer`: one empty trigger item as input; every saved output item is
-  added to the queue (once per application id, ever).
-- `BISTAND_QUEUE_ROLE=consumer` (default): inputs are claimed from the queue with a lease that a
+- `queue.role` producer (the runner sets it in the settings it hands the run): one empty trigger
+  item as input; every saved output item is added to the queue (once per application id, ever).
+- `queue.role` consumer (default): inputs are claimed from the queue with a lease that a
   heartbeat thread extends while the item is worked on; releasing maps DONE to done, FAILED
   BUSINESS to failed, FAILED APPLICATION to a rescheduled try or a parked item.
-  `BISTAND_QUEUE_UNTIL_EMPTY=1` ends the loop when no item is due and none is in progress
+  `queue.until_empty` ends the loop when no item is due and none is in progress
   elsewhere (an item whose runner died is taken over when its lease runs out); otherwise the
   runner polls for new items until SIGTERM, finishing the items in hand first.
 - Several applications in flight: `reserve_ahead(n)` takes up to n more due items now (leased and
@@ -26,7 +26,6 @@ Room (its own adapter) and locally (this one).
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 import time
@@ -38,7 +37,7 @@ from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
 from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_any, wait_exponential_jitter
 
 from bistand.queue.store import Lease, LeaseLost, QueueStore, open_queue
-from bistand.settings import load
+from bistand.settings import Settings, load
 
 TRIGGER_ID = "producer-trigger"
 LOG = logging.getLogger(__name__)
@@ -52,13 +51,18 @@ def robot_was_asked_to_stop() -> bool:
 
 
 class QueueAdapter(BaseAdapter):
-    def __init__(self) -> None:
-        self.settings = load().queue
-        self.store: QueueStore = open_queue(self.settings.url, self.settings.retry_delays_seconds,
-                                            self.settings.max_failures, self.settings.max_claims)
-        self.owner = load().runner_id
-        self.role = os.environ.get("BISTAND_QUEUE_ROLE", "consumer")
-        self.until_empty = os.environ.get("BISTAND_QUEUE_UNTIL_EMPTY", "1") == "1"
+    """rpaframework builds it with no arguments (`RPA_WORKITEMS_ADAPTER`): it then loads the run's
+    settings, the file the runner named in `BISTAND_SETTINGS` (bistand.run.suite), and the run's
+    library takes them from it (`settings`), so the Robot Framework process loads them once."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings if settings is not None else load()
+        self.queue = self.settings.queue
+        self.store: QueueStore = open_queue(self.queue.url, self.queue.retry_delays_seconds,
+                                            self.queue.max_failures, self.queue.max_claims)
+        self.owner = self.settings.runner_id
+        self.role = self.queue.role
+        self.until_empty = self.queue.until_empty
         self.payloads: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
         self.last_state: str = ""  # what the queue made of the last release (for the summary)
@@ -98,7 +102,7 @@ class QueueAdapter(BaseAdapter):
                 break
             # Another runner holds an item: it finishes it, or dies and its lease runs out and
             # the item is ours. Without --until-empty: poll for new items.
-            wait = min(1.0, self.settings.lease_seconds / 3) if self.until_empty else self.settings.poll_seconds
+            wait = min(1.0, self.queue.lease_seconds / 3) if self.until_empty else self.queue.poll_seconds
             self._stop.wait(wait)
         raise EmptyQueue("no work item is due")
 
@@ -109,7 +113,7 @@ class QueueAdapter(BaseAdapter):
         while len(taken) < count and self.role == "consumer" and not self._stop.is_set():
             taken_at = time.monotonic()
             try:
-                item = self.store.claim(self.owner, self.settings.lease_seconds)
+                item = self.store.claim(self.owner, self.queue.lease_seconds)
             except Exception as exc:
                 if not self.store.is_connection_error(exc):
                     raise
@@ -124,7 +128,7 @@ class QueueAdapter(BaseAdapter):
         return taken
 
     def _claim(self):
-        return self._retried(self.store.claim)(self.owner, self.settings.lease_seconds)
+        return self._retried(self.store.claim)(self.owner, self.queue.lease_seconds)
 
     def _retried(self, call):
         """`call` tried again while the queue's database is away (a dropped connection reconnects
@@ -152,7 +156,7 @@ class QueueAdapter(BaseAdapter):
             lease = self._held.get(item_id)
         checked_at = time.monotonic()
         if lease is not None and item_id not in self._lost and \
-                self.store.heartbeat(lease, self.settings.lease_seconds):
+                self.store.heartbeat(lease, self.queue.lease_seconds):
             self._confirmed(item_id, checked_at)
             return
         self._lost.add(item_id)
@@ -197,7 +201,7 @@ class QueueAdapter(BaseAdapter):
         tries = 0
         for attempt in Retrying(
             retry=retry_if_exception(self.store.is_connection_error),
-            stop=stop_any(self._lease_expired(lease.application_id), stop_after_delay(self.settings.lease_seconds)),
+            stop=stop_any(self._lease_expired(lease.application_id), stop_after_delay(self.queue.lease_seconds)),
             wait=wait_exponential_jitter(multiplier=0.2, max=2),
             reraise=True,
         ):
@@ -234,7 +238,7 @@ class QueueAdapter(BaseAdapter):
 
     def _confirmed(self, item_id: str, at: float) -> None:
         """The lease held at `at` (monotonic, taken before the call that extended it)."""
-        self._valid_until[item_id] = at + self.settings.lease_seconds
+        self._valid_until[item_id] = at + self.queue.lease_seconds
 
     def _let_go(self, item_id: str) -> Lease | None:
         with self._held_lock:
@@ -244,7 +248,7 @@ class QueueAdapter(BaseAdapter):
 
     def _start_heartbeat(self) -> None:
         stop = threading.Event()
-        interval = self.settings.lease_seconds / 3
+        interval = self.queue.lease_seconds / 3
 
         def beat() -> None:
             while not stop.wait(interval):
@@ -255,7 +259,7 @@ class QueueAdapter(BaseAdapter):
                     item_id = lease.application_id
                     beat_at = time.monotonic()
                     try:
-                        alive = self.store.heartbeat(lease, self.settings.lease_seconds)
+                        alive = self.store.heartbeat(lease, self.queue.lease_seconds)
                     except Exception as exc:  # noqa: BLE001 - the next beat tries again (reconnects)
                         LOG.warning("heartbeat on %s failed: %s", item_id, type(exc).__name__)
                         continue

@@ -4,15 +4,17 @@
 a run is made of and hands each part what it uses; no part looks another up (none through
 Robot Framework's library registry). Reading `RunLibrary.__init__` answers who takes the next item:
 
-1. the run context (bistand.bot.context): settings, the one browser started on first use, one
-   logged-in page object per system, the portals' health figures (bistand.monitoring.health);
-2. rpaframework's work-items library with the adapter `RPA_WORKITEMS_ADAPTER` names: the work
+1. rpaframework's work-items library with the adapter `RPA_WORKITEMS_ADAPTER` names: the work
    queue's (bistand.run.adapter.QueueAdapter, set by bistand.run.work), watch mode's
    (bistand.run.watch_adapter.WatchAdapter, given the run context to poll the inbox with), a file's
    for a replay (rpaframework's FileAdapter) or Control Room's own;
-3. the queue's store when the adapter has one: the outcomes for the dashboard
+2. the run's settings, loaded once: the queue's adapter loads them (the file the runner names in
+   `BISTAND_SETTINGS`, bistand.run.suite), any other adapter leaves it to this library;
+3. the run context (bistand.bot.context): the settings, the one browser started on first use, one
+   logged-in page object per system, the portals' health figures (bistand.monitoring.health);
+4. the queue's store when the adapter has one: the outcomes for the dashboard
    (bistand.bot.recording) and the portals' figures go there;
-4. the bot's keyword components (bistand.bot.keywords): run control (one task per work item, the
+5. the bot's keyword components (bistand.bot.keywords): run control (one task per work item, the
    summary, when to stop), casework, assessment and the e-service inbox, and the applications in
    flight (bistand.bot.prepare.InFlight) that they share.
 
@@ -35,8 +37,9 @@ from bistand.bot.keywords.run_control import RunControlKeywords
 from bistand.bot.prepare import InFlight
 from bistand.monitoring.health import PortalHealth
 from bistand.queue.store import QueueStore
+from bistand.run.adapter import QueueAdapter
 from bistand.run.watch_adapter import WatchAdapter
-from bistand.settings import Settings
+from bistand.settings import Settings, load
 
 __all__ = ["RunLibrary"]
 
@@ -47,7 +50,6 @@ class RunLibrary(DynamicCore):
     ROBOT_LIBRARY_SCOPE = "GLOBAL"
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.ctx = RunContext(settings, health=PortalHealth())  # the page objects report each request to it
         self.work_items = WorkItems()  # its adapter: RPA_WORKITEMS_ADAPTER (see the module docstring)
         try:
             adapter = self.work_items.adapter
@@ -55,6 +57,9 @@ class RunLibrary(DynamicCore):
             # run): the work-items library says what is missing when the suite asks for an item
             logger.debug(f"work-item adapter not built yet: {type(exc).__name__}")
             adapter = None
+        if settings is None:  # loaded once per robot run: by the queue's adapter, else here
+            settings = adapter.settings if isinstance(adapter, QueueAdapter) else load()
+        self.ctx = RunContext(settings, health=PortalHealth())  # the page objects report each request to it
         if isinstance(adapter, WatchAdapter):
             adapter.use_run_context(self.ctx)  # it polls the inbox with the run's browser and logins
         store = getattr(adapter, "store", None)

@@ -7,7 +7,7 @@ payload and status change as the producer suite), then claims from the queue as 
 QueueAdapter does. With nothing due it waits N seconds and looks again.
 
 It ends the run (no more items) on SIGTERM, once the item in hand is finished, or when the run is
-old enough to be rotated (`BISTAND_WATCH_ROTATE_MINUTES`); the watcher then starts the next run
+old enough to be rotated (`watch.rotate_minutes`); the watcher then starts the next run
 with its own evidence folder. A queue database that does not answer (a PostgreSQL restart) or an
 inbox that does not answer (a portal outage) is logged without personal data and tried again
 later with a growing pause; items wait in the queue meanwhile.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from bistand.bot.context import RunContext
 from bistand.bot.inbox import mark_queued, new_applications
 from bistand.report.plural import plural
 from bistand.run.adapter import QueueAdapter, robot_was_asked_to_stop
+from bistand.settings import Settings
 
 LOG = logging.getLogger(__name__)
 MAX_PAUSE_SECONDS = 300.0
@@ -47,20 +47,20 @@ class _RunEndIsNoWarning(logging.Filter):
 
 
 class WatchAdapter(QueueAdapter):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__(settings)
         self.ctx: RunContext | None = None
         """The run's context (its browser and logins), given by the run core's library when it builds
         the run (bistand.run.library): the adapter shares them rather than holding state of its own."""
         logging.getLogger().addFilter(_RunEndIsNoWarning())
         self.until_empty = True  # the wait for new items is ours (below), not the QueueAdapter's
-        self.poll_seconds = float(os.environ.get("BISTAND_WATCH_SECONDS") or self.settings.poll_seconds)
-        self.rotate_after = float(os.environ.get("BISTAND_WATCH_ROTATE_MINUTES") or 60) * 60
+        self.poll_seconds = self.settings.watch_poll_seconds
+        self.rotate_after = self.settings.watch.rotate_minutes * 60
         self.started = time.monotonic()
         self.last_inbox_poll = float("-inf")
         self.first_call = True
         self.pause = 0.0
-        alive = os.environ.get("BISTAND_WATCH_ALIVE_FILE")
+        alive = self.settings.watch.alive_file
         self.alive_file = Path(alive) if alive else None
         """Touched whenever the run looks for work or releases an item: the watcher's health check."""
         if self.role == "consumer":  # the watcher's SIGTERM, or Ctrl-C in a terminal: finish the item

@@ -8,9 +8,7 @@ reaches log.html.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -107,7 +105,7 @@ class CaseworkKeywords:
         if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
             work.confirm_lease()  # a runner whose lease was lost writes nothing
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
-                self.ctx.settings, Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir) / "failures")
+                self.ctx.settings, self.ctx.settings.run_dir / "failures")
             work.written = [*work.written, *self._desktop.write(work, work.report_text)]
         self.flight.run_step(work, "write")
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")

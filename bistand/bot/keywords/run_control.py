@@ -59,8 +59,8 @@ class RunControlKeywords:
         self.items_limit = 0
         flight.on_ahead_finished = self._take_ahead_while_waiting
         self.summary: RunSummary | None = None
-        self.total = int(os.environ.get("BISTAND_TOTAL_ITEMS", "0") or 0)
-        self.done_before = int(os.environ.get("BISTAND_ITEMS_BEFORE", "0") or 0)
+        self.total = ctx.settings.run.total_items
+        self.done_before = ctx.settings.run.items_before
         """Items the earlier Robot Framework runs of the same batch run finished (progress counts on)."""
         self.consecutive_system_errors = 0
         self.failing_system = ""
@@ -75,7 +75,7 @@ class RunControlKeywords:
     @property
     def run_dir(self) -> Path:
         """This run's evidence folder (output/runs/<UTC time>-<runner>/), set by the runner."""
-        return Path(os.environ.get("BISTAND_RUN_DIR") or self.ctx.settings.output_dir)
+        return self.ctx.settings.run_dir
 
     @keyword
     def start_run(self, task: str) -> None:
