@@ -162,8 +162,9 @@ def test_the_report_page_is_renewed_after_its_prints(browser_session):
 
 def test_a_batch_run_goes_on_in_a_new_part_only_after_a_full_part_and_while_items_are_due(tmp_path):
     from bistand.run.work import another_part_due, queue_for
+    from bistand.settings import load
 
-    env = {"BISTAND_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}"}
+    env = load(environ={"BISTAND_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}"})
     assert not another_part_due(500, 500, "", False, True, env)  # the queue is empty
     store = queue_for(env)
     store.add("ANS-2026-000001", {"application_id": "ANS-2026-000001"})
@@ -173,4 +174,4 @@ def test_a_batch_run_goes_on_in_a_new_part_only_after_a_full_part_and_while_item
     assert not another_part_due(500, 500, "3 system errors in a row", False, True, env)
     assert not another_part_due(500, 500, "", True, True, env)  # SIGTERM
     assert not another_part_due(0, 20, "", False, True, env)  # no rotation
-    assert another_part_due(500, 500, "", False, False, {})  # polling: new items may come
+    assert another_part_due(500, 500, "", False, False, env)  # polling: new items may come

@@ -14,9 +14,9 @@ PACKAGE = ROOT / "bistand"
 STILL_READING = {
     # writes, not reads: pyautogui, pyperclip and the client process take the display from DISPLAY
     "bistand/desktop/display.py": "sets DISPLAY and XAUTHORITY for the private Xvfb and restores them",
-    # the run core (converted when it is handed the Settings: BISTAND_SETTINGS, docs/configuration.md)
-    "bistand/run/suite.py": "copies the environment for the Robot Framework process",
-    "bistand/run/demo.py": "sets the demo's BISTAND_* for its runners",
+    # copies, not reads: a child process needs PATH, HOME, the browser's and Control Room's variables
+    "bistand/run/suite.py": "copies the environment, without BISTAND_*, for a Robot Framework process or a runner "
+                            "(its settings go as one file: BISTAND_SETTINGS)",
     "bistand/dashboard/cli.py": "copies the environment before --demo changes it",
     "bistand/bench/cli.py": "copies the environment for the bot run; sets BISTAND_DEMO",
     "bistand/bench/harness.py": "copies the environment for the simulators and the bot run",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bistand.bench.watch import Filing, WatchBench, figures, quiet_world, standard_applicants
 from bistand.run.watch import watch
+from bistand.settings import load
 from tests.bot_harness import load_world
 
 
@@ -44,8 +45,9 @@ def test_no_answer_at_all_gives_no_latency_rather_than_a_made_up_one():
 
 
 def test_a_watch_interval_that_is_not_positive_is_a_usage_error(capsys):
-    assert watch({"BISTAND_RUNNER_ID": "t"}, 0) == 2
-    assert watch({"BISTAND_RUNNER_ID": "t"}, 10, rotate_minutes=0) == 2
+    settings = load(environ={"BISTAND_RUNNER_ID": "t"})
+    assert watch(settings, 0) == 2
+    assert watch(settings, 10, rotate_minutes=0) == 2
     assert "must be positive" in capsys.readouterr().out
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from bistand.run.health_endpoint import HealthEndpoint
 from bistand.run.watch import Watcher
+from bistand.settings import load
 
 
 class Running:
@@ -20,7 +21,7 @@ class Running:
 
 
 def test_the_health_check_follows_the_watchers_runs(tmp_path):
-    watcher = Watcher({"BISTAND_RUNNER_ID": "watcher-1"}, seconds=2, rotate_items=100, rotate_minutes=60,
+    watcher = Watcher(load(environ={"BISTAND_RUNNER_ID": "watcher-1"}), seconds=2, rotate_items=100, rotate_minutes=60,
                       stale_seconds=30)
     endpoint = HealthEndpoint(watcher.health).start()
     try:

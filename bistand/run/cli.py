@@ -18,9 +18,8 @@ from pathlib import Path
 from bistand.run import commands, queue_commands
 from bistand.run.demo import demo
 from bistand.run.exit_codes import ExitCode, exit_code_lines
-from bistand.run.suite import base_env
 from bistand.run.watch import add_watch_options, watch
-from bistand.settings import ROOT
+from bistand.settings import ROOT, Settings, load_or_exit
 
 __doc__ += "\n".join(exit_code_lines())
 EXIT_CODES = "exit codes:\n" + "\n".join(exit_code_lines())
@@ -56,39 +55,46 @@ def register(commands: argparse._SubParsersAction) -> None:
     demo_parser.add_argument("--runners", type=int, default=1, help="runners working the queue at once")
 
 
-def _refused(args: argparse.Namespace) -> bool:
-    """No default credentials outside the demo (bistand.settings.vault): say what to configure."""
-    return commands.credentials_refused(base_env(args.mode))
+def _settings(args: argparse.Namespace) -> Settings:
+    """The command's settings, loaded once: YAML, the environment, then its flags (`--mode`); a bad
+    value stops it with a line naming the variable (exit code 2)."""
+    return load_or_exit(mode=args.mode)
 
 
-def _watch(args: argparse.Namespace) -> int:
+def _watch(settings: Settings, args: argparse.Namespace) -> int:
     """`run|work --watch N`: one warm consumer run until SIGTERM (bistand.run.watch)."""
-    env = base_env(args.mode)
-    if commands.configuration_refused(env):
+    if commands.configuration_refused(settings):
         return ExitCode.CONFIG
-    return watch(env, args.watch, args.rotate_items, args.rotate_minutes, args.health_port,
+    return watch(settings, args.watch, args.rotate_items, args.rotate_minutes, args.health_port,
                  args.health_stale_seconds)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if _refused(args):
+    settings = _settings(args)
+    if commands.credentials_refused(settings):  # no default credentials outside the demo
         return ExitCode.USAGE
-    return _watch(args) if args.watch is not None else commands.run(args.mode, args.items)
+    return _watch(settings, args) if args.watch is not None else commands.run(settings, args.items)
 
 
 def produce_command(args: argparse.Namespace) -> int:
-    return ExitCode.USAGE if _refused(args) else commands.produce(args.mode)
+    settings = _settings(args)
+    return ExitCode.USAGE if commands.credentials_refused(settings) else commands.produce(settings)
 
 
 def work_command(args: argparse.Namespace) -> int:
-    if _refused(args):
+    settings = _settings(args)
+    if commands.credentials_refused(settings):
         return ExitCode.USAGE
-    return _watch(args) if args.watch is not None else commands.work(args.mode, args.until_empty, args.items)
+    if args.watch is not None:
+        return _watch(settings, args)
+    return commands.work(settings, args.until_empty, args.items)
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    return ExitCode.USAGE if _refused(args) else commands.replay(args.work_items, args.mode)
+    settings = _settings(args)
+    return ExitCode.USAGE if commands.credentials_refused(settings) else commands.replay(settings, args.work_items)
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    """The demo loads its settings itself, once it knows the simulators' ports (bistand.run.demo)."""
     return demo(args.world, args.mode, args.base_port, args.runners)

@@ -10,7 +10,6 @@ it touches state/demo-run, so it can never reset a live run's simulators, queue 
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -25,10 +24,10 @@ from bistand.report.plural import plural
 from bistand.run import commands
 from bistand.run.exit_codes import ExitCode
 from bistand.run.folders import new_run_dir
-from bistand.run.suite import base_env
+from bistand.run.suite import child_env, forget_settings
 from bistand.run.verdict import verdict_of
 from bistand.run.work import produce, queue_for
-from bistand.settings import ROOT, SYSTEMS, load
+from bistand.settings import ROOT, SYSTEMS, Settings, load_or_exit
 
 SEVERITY = [ExitCode.OK, ExitCode.SYSTEM_FAILURES, ExitCode.PARKED, ExitCode.STOPPED]
 
@@ -96,24 +95,21 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     shutil.rmtree(state / "bot", ignore_errors=True)
     base = pick_base_port(base_port)
     print(f"Starting the simulated systems on ports {base}-{base + len(SYSTEMS) - 1} ({world.name})", flush=True)
+    settings = load_or_exit(  # the demo's world over the operator's settings; only the demo uses devdata/vault.json
+        mode=mode or "support", frames_dir=state / "frames", state_dir=state / "bot", demo=True,
+        urls={system: f"http://127.0.0.1:{base + index}" for index, system in enumerate(SYSTEMS)})
     sims = start_simulators(world, state, base)
-    os.environ["BISTAND_FRAMES_DIR"] = str(state / "frames")
-    os.environ["BISTAND_STATE_DIR"] = str(state / "bot")
-    for index, system in enumerate(SYSTEMS):
-        os.environ[f"BISTAND_URL_{system.upper()}"] = f"http://127.0.0.1:{base + index}"
-    os.environ["BISTAND_DEMO"] = "1"  # the demo, and only the demo, uses devdata/vault.json
-    env = base_env(mode or "support")
-    store = queue_for(env)
+    store = queue_for(settings)
     store.clear()  # the world was reseeded: the queue starts empty too
     print(f"Work queue: {store.url.split('@')[-1]}", flush=True)
     store.close()
     try:
         print(f"Running the bot ({mode or 'support'} mode, {plural(runners, 'runner')})", flush=True)
         if runners == 1:
-            code = commands.run(mode or "support", 0, env)
-            run_dirs = [_latest(env)]
+            code = commands.run(settings, 0)
+            run_dirs = [(settings.output_dir / "latest").resolve()]
         else:
-            code, run_dirs = _several_runners(env, runners), []
+            code, run_dirs = _several_runners(settings, state, runners), []
     finally:
         sims.send_signal(signal.SIGTERM)
         try:
@@ -131,21 +127,19 @@ def _demo(world: Path, mode: str | None, base_port: int, runners: int) -> int:
     return code
 
 
-def _latest(env: dict[str, str]) -> Path:
-    return (load(environ=env).output_dir / "latest").resolve()
-
-
-def _several_runners(env: dict[str, str], runners: int) -> int:
-    """Queues the inbox once, then starts `runners` processes of `work --until-empty`."""
-    code = produce(env, new_run_dir(env, "demo-producer"))
+def _several_runners(settings: Settings, state: Path, runners: int) -> int:
+    """Queues the inbox once, then starts `runners` processes of `work --until-empty`, each handed
+    the demo's settings with its own runner id as one file (BISTAND_SETTINGS, bistand.run.suite)."""
+    code = produce(settings, new_run_dir(settings, "demo-producer"))
     if code != ExitCode.OK:
         return code
     started = time.perf_counter()
-    processes = []
+    processes, envs = [], []
     for number in range(1, runners + 1):
-        runner_env = {**env, "BISTAND_RUNNER_ID": f"demo-runner-{number}"}
+        runner = f"demo-runner-{number}"
+        envs.append(child_env(settings.updated(runner_id=runner), state / runner))
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT, env=runner_env,
+            [sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT, env=envs[-1],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         ))
     pumps = [threading.Thread(target=_prefix, args=(f"runner {n}", p), daemon=True)
@@ -153,6 +147,8 @@ def _several_runners(env: dict[str, str], runners: int) -> int:
     for pump in pumps:
         pump.start()
     codes = [p.wait() for p in processes]
+    for env in envs:
+        forget_settings(env)
     for pump in pumps:
         pump.join(timeout=10)
     print(f"Total run time {time.perf_counter() - started:.1f} s with {runners} runners", flush=True)

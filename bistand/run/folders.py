@@ -11,12 +11,12 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bistand.settings import load
+from bistand.settings import Settings
 
 
-def new_run_dir(env: dict[str, str], runner: str) -> Path:
+def new_run_dir(settings: Settings, runner: str) -> Path:
     """output/runs/<UTC time>-<runner>/, and output/latest pointing at it."""
-    output = load(environ=env).output_dir
+    output = settings.output_dir
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     safe_runner = re.sub(r"[^A-Za-z0-9_.-]", "_", runner)[:60]
     run_dir = output / "runs" / f"{stamp}-{safe_runner}"
@@ -29,9 +29,8 @@ def new_run_dir(env: dict[str, str], runner: str) -> Path:
     return run_dir
 
 
-def print_paths(env: dict[str, str], run_dir: Path) -> None:
+def print_paths(settings: Settings, run_dir: Path) -> None:
     """Where a person finds what the run wrote."""
-    settings = load(environ=env)
     print(f"Reports:     {settings.reports_dir}", flush=True)
     print(f"Records:     {settings.records_dir}  (python -m bistand records verify | explain --all)", flush=True)
     logs = [p for p in (run_dir / "producer" / "log.html", run_dir / "log.html", *sorted(

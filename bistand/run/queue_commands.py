@@ -13,12 +13,12 @@ from bistand.queue.states import LABELS
 from bistand.queue.store import ActionRefused
 from bistand.report.plural import plural
 from bistand.run.exit_codes import ExitCode
-from bistand.run.suite import base_env
 from bistand.run.work import queue_for
+from bistand.settings import Settings, load_or_exit
 
 
-def status(env: dict[str, str], as_json: bool) -> int:
-    store = queue_for(env)
+def status(settings: Settings, as_json: bool) -> int:
+    store = queue_for(settings)
     counts = store.counts()
     parked = store.items("parked")
     pending = store.items("pending")
@@ -83,14 +83,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     skip_parser = actions.add_parser("skip", help="never process a pending, parked or failed item (handled by hand)")
     skip_parser.add_argument("application_id")
     skip_parser.add_argument("--reason", required=True)
-    parser.set_defaults(handler=lambda args: queue_command(args, base_env(None)))
+    parser.set_defaults(handler=lambda args: queue_command(args, load_or_exit()))
 
 
-def queue_command(args: argparse.Namespace, env: dict[str, str]) -> int:
+def queue_command(args: argparse.Namespace, settings: Settings) -> int:
     """`queue status|retry|skip`; a refused action says why and exits 2."""
     if args.command == "status":
-        return status(env, args.json)
-    store = queue_for(env)
+        return status(settings, args.json)
+    store = queue_for(settings)
     try:
         if args.command == "retry" and args.all_parked:
             print(f"{plural(store.retry_all_parked(), 'parked item')} back in the queue")

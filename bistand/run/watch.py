@@ -34,9 +34,9 @@ from bistand.monitoring.presence import RunnerPresence
 from bistand.run.exit_codes import ExitCode
 from bistand.run.folders import new_run_dir
 from bistand.run.health_endpoint import HealthEndpoint
+from bistand.run.suite import child_env, forget_settings
 from bistand.run.verdict import stopped_reason, verdict_of
-from bistand.run.work import queue_env
-from bistand.settings import ROOT, load
+from bistand.settings import ROOT, Settings
 
 ADAPTER = "bistand.run.watch_adapter.WatchAdapter"
 MAX_PAUSE_SECONDS = 300.0
@@ -52,9 +52,9 @@ def _end_with_parent() -> None:
 class Watcher:
     """The loop of consumer runs; `stop()` (SIGTERM) ends it after the item in hand."""
 
-    def __init__(self, env: dict[str, str], seconds: float, rotate_items: int, rotate_minutes: float,
+    def __init__(self, settings: Settings, seconds: float, rotate_items: int, rotate_minutes: float,
                  presence: RunnerPresence | None = None, stale_seconds: float = 900) -> None:
-        self.env = env
+        self.settings = settings
         self.seconds = seconds
         self.rotate_items = rotate_items
         self.rotate_minutes = rotate_minutes
@@ -91,17 +91,14 @@ class Watcher:
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGTERM)  # the run finishes its item, then ends
 
-    def run_env(self, run_dir: Path) -> dict[str, str]:
-        env = queue_env(self.env, "consumer", until_empty=True)
-        if not env.get("RC_WORKSPACE_ID"):
-            env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
-        env.update({
-            "BISTAND_RUN_DIR": str(run_dir), "BISTAND_TOTAL_ITEMS": "0",
-            "BISTAND_WATCH_SECONDS": str(self.seconds),
-            "BISTAND_WATCH_ROTATE_MINUTES": str(self.rotate_minutes),
-            "BISTAND_WATCH_ALIVE_FILE": str(run_dir / "alive"),
-        })
-        return env
+    def run_settings(self, run_dir: Path) -> Settings:
+        """What one watch run is handed: its folder, the consumer's side of the queue, the poll
+        interval, the rotation and the file it touches on progress."""
+        return self.settings.updated(
+            run={"dir": str(run_dir), "total_items": 0, "items_before": 0},
+            queue={"role": "consumer", "until_empty": True},
+            watch={"seconds": self.seconds, "rotate_minutes": self.rotate_minutes,
+                   "alive_file": str(run_dir / "alive")})
 
     def consumer_run(self, run_dir: Path) -> int:
         """One Robot Framework consumer run; returns its exit code."""
@@ -114,19 +111,20 @@ class Watcher:
         ]
         self.alive_file = run_dir / "alive"
         self.run_started = time.monotonic()
-        self.process = subprocess.Popen(cmd, cwd=ROOT, env=self.run_env(run_dir), preexec_fn=_end_with_parent)
-        if self.stopping.is_set():  # SIGTERM came while the run was starting
-            self.process.send_signal(signal.SIGTERM)
+        env = child_env(self.run_settings(run_dir), run_dir, ADAPTER)
         try:
+            self.process = subprocess.Popen(cmd, cwd=ROOT, env=env, preexec_fn=_end_with_parent)
+            if self.stopping.is_set():  # SIGTERM came while the run was starting
+                self.process.send_signal(signal.SIGTERM)
             return self.process.wait()
         finally:
             self.process = None
+            forget_settings(env)
 
     def loop(self) -> int:
         pause = 0.0
-        runner = self.env["BISTAND_RUNNER_ID"]
         while not self.stopping.is_set():
-            run_dir = new_run_dir(self.env, runner)
+            run_dir = new_run_dir(self.settings, self.settings.runner_id)
             self.runs += 1
             print(f"Watch run {self.runs}: {run_dir}", flush=True)
             started = time.monotonic()
@@ -163,21 +161,19 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
                         help="watch mode: /health fails when the run shows no progress for S seconds (default 900)")
 
 
-def watch(env: dict[str, str], seconds: float, rotate_items: int = 100, rotate_minutes: float = 60,
+def watch(settings: Settings, seconds: float, rotate_items: int = 100, rotate_minutes: float = 60,
           health_port: int | None = None, stale_seconds: float = 900) -> int:
     """Runs until SIGTERM or Ctrl-C; see the module docstring for the exit codes."""
     if seconds <= 0 or rotate_items < 0 or rotate_minutes <= 0 or stale_seconds <= 0:
         print("--watch, --rotate-items, --rotate-minutes and --health-stale-seconds must be positive", flush=True)
         return ExitCode.USAGE
-    env = dict(env)
-    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
-    with RunnerPresence(env, "watch") as presence:  # Robotar, the heartbeat and the alerts
-        watcher = Watcher(env, seconds, rotate_items, rotate_minutes, presence, stale_seconds)
+    with RunnerPresence(settings, "watch") as presence:  # Robotar, the heartbeat and the alerts
+        watcher = Watcher(settings, seconds, rotate_items, rotate_minutes, presence, stale_seconds)
         endpoint = HealthEndpoint(watcher.health, health_port).start() if health_port is not None else None
         previous = {sig: signal.signal(sig, watcher.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             print(f"Watching the e-service inbox and the work queue every {seconds:g} s "
-                  f"(runner {env['BISTAND_RUNNER_ID']}); stop with SIGTERM", flush=True)
+                  f"(runner {settings.runner_id}); stop with SIGTERM", flush=True)
             if endpoint is not None:
                 print(f"Health check: {endpoint.url}", flush=True)
             presence.exit_code = watcher.loop()

@@ -5,8 +5,10 @@
   without it, keeps polling for new items until SIGTERM. A long run is worked in several Robot
   Framework runs (rotation), each with its own log in the same run folder.
 
-The suites reach the queue through rpaframework's work-item interface: `queue_env` sets
-`RPA_WORKITEMS_ADAPTER` to this package's QueueAdapter (bistand.run.adapter).
+The suites reach the queue through rpaframework's work-item interface: `RPA_WORKITEMS_ADAPTER`
+names this package's QueueAdapter (bistand.run.adapter), and the settings the run is handed
+(bistand.run.suite.child_env) say its side of the queue (`queue.role`, `queue.until_empty`) and the
+run's values (`run.dir`, `run.total_items`, `run.items_before`).
 """
 
 from __future__ import annotations
@@ -20,35 +22,24 @@ from bistand.bot.summary import RunSummary
 from bistand.queue.store import QueueStore, open_queue
 from bistand.report.plural import plural
 from bistand.run.exit_codes import ExitCode
-from bistand.run.suite import failure_reason, robot
+from bistand.run.suite import child_env, failure_reason, robot
 from bistand.run.verdict import verdict_of
-from bistand.settings import load
+from bistand.settings import Settings
 
 ADAPTER = "bistand.run.adapter.QueueAdapter"
 
 
-def queue_for(env: dict[str, str]) -> QueueStore:
-    """The work queue's store as the environment configures it (BISTAND_QUEUE_URL, …)."""
-    settings = load(environ=env).queue
-    return open_queue(settings.url, settings.retry_delays_seconds, settings.max_failures, settings.max_claims)
+def queue_for(settings: Settings) -> QueueStore:
+    """The work queue's store as the settings configure it (queue.url, …)."""
+    queue = settings.queue
+    return open_queue(queue.url, queue.retry_delays_seconds, queue.max_failures, queue.max_claims)
 
 
-def queue_env(env: dict[str, str], role: str, until_empty: bool = True) -> dict[str, str]:
-    """The environment that puts the robot's `RPA.Robocorp.WorkItems` on the queue."""
-    env = dict(env)
-    env.setdefault("BISTAND_RUNNER_ID", load(environ=env).runner_id)
-    env["BISTAND_QUEUE_URL"] = load(environ=env).queue.url
-    if not env.get("RC_WORKSPACE_ID"):  # under Control Room its own adapter stays
-        env["RPA_WORKITEMS_ADAPTER"] = ADAPTER
-    env["BISTAND_QUEUE_ROLE"] = role
-    env["BISTAND_QUEUE_UNTIL_EMPTY"] = "1" if until_empty else "0"
-    return env
-
-
-def produce(env: dict[str, str], run_dir: Path) -> ExitCode:
-    store = queue_for(env)
+def produce(settings: Settings, run_dir: Path) -> ExitCode:
+    store = queue_for(settings)
     before = sum(store.counts().values())
-    code = robot("producer", run_dir / "producer", queue_env(env, "producer"))
+    producer = settings.updated(queue={"role": "producer"})
+    code = robot("producer", run_dir / "producer", child_env(producer, run_dir / "producer", ADAPTER))
     added = sum(store.counts().values()) - before
     store.close()
     if code != 0:
@@ -62,15 +53,14 @@ def produce(env: dict[str, str], run_dir: Path) -> ExitCode:
     return ExitCode.OK
 
 
-def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> ExitCode:
+def work(settings: Settings, run_dir: Path, until_empty: bool, items: int) -> ExitCode:
     """One runner on the queue; the verdict comes from this run's summary.
 
     A long run is worked in several Robot Framework runs of at most `rotate_run_items` items each
     (resources/config.yaml), so no Robot Framework process, output.xml or log.html grows with the
     batch: the first writes its log in the run folder, the next ones in part-2/, part-3/, ... of
     the same folder, and the run folder's run-summary.json covers them all."""
-    settings = load(environ=env)
-    store = queue_for(env)
+    store = queue_for(settings)
     due = store.ready_count()
     in_progress = store.counts()["in_progress"]
     store.close()
@@ -86,9 +76,10 @@ def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> E
     while True:
         part_dir = run_dir if not parts else run_dir / f"part-{len(parts) + 1}"
         limit = part_limit(settings.rotate_run_items, items, done)
-        part_env = {**queue_env(env, "consumer", until_empty), "BISTAND_RUN_DIR": str(part_dir),
-                    "BISTAND_TOTAL_ITEMS": str(total), "BISTAND_ITEMS_BEFORE": str(done)}
-        code = robot("consumer", part_dir, part_env, {"ITEMS_LIMIT": str(limit)}, stopping=stopping)
+        part = settings.updated(run={"dir": str(part_dir), "total_items": total, "items_before": done},
+                                queue={"role": "consumer", "until_empty": until_empty})
+        code = robot("consumer", part_dir, child_env(part, part_dir, ADAPTER), {"ITEMS_LIMIT": str(limit)},
+                     stopping=stopping)
         summary_path = part_dir / "run-summary.json"
         if not summary_path.exists():
             break  # the part ended without a summary: its log says why
@@ -98,7 +89,7 @@ def work(env: dict[str, str], run_dir: Path, until_empty: bool, items: int) -> E
         if items and done >= items:
             break
         if not another_part_due(limit, len(summary.items), summary.stopped_reason, stopping.is_set(),
-                                until_empty, env):
+                                until_empty, settings):
             break
     if len(parts) > 1:
         RunSummary.combined(parts).write(run_dir)
@@ -117,14 +108,14 @@ def part_limit(rotate_items: int, items: int, done: int) -> int:
 
 
 def another_part_due(limit: int, processed: int, stopped_reason: str, stopping: bool, until_empty: bool,
-                     env: dict[str, str]) -> bool:
+                     settings: Settings) -> bool:
     """Whether a batch run goes on in a new Robot Framework run: the last one ended at its rotation
     limit (not stopped, not out of items), and with `--until-empty` the queue still has items."""
     if stopping or stopped_reason or not limit or processed < limit:
         return False
     if not until_empty:
         return True
-    store = queue_for(env)
+    store = queue_for(settings)
     try:
         return store.ready_count() + store.counts()["in_progress"] > 0
     finally:

@@ -6,6 +6,7 @@ under Control Room (RC_API_SECRET_HOST). Each case here is a start that must now
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from bistand.dashboard.auth import NoUsers, load_users
-from bistand.settings.vault import DEV_VAULT, FILE_SECRETS, vault_problem
+from bistand.run.suite import child_env
+from bistand.settings import SETTINGS_VARIABLE, load
+from bistand.settings.vault import DEV_VAULT, FILE_SECRETS, problem, vault_problem
 from tests.bot_harness import vault_env
 from tests.simulator_process import ROOT
 
@@ -46,19 +49,12 @@ def test_the_committed_dev_vault_named_outside_the_demo_is_refused(tmp_path):
     assert "the demo's vault (devdata/vault.json) outside the demo" in result.stdout
 
 
-def test_control_room_alone_is_a_configured_vault_and_the_dev_vault_is_not_slipped_in():
+def test_control_room_alone_is_a_configured_vault_and_the_dev_vault_is_not_slipped_in(tmp_path):
     assert vault_problem({"RC_API_SECRET_HOST": "https://cr.example/secrets"}) is None
-    from bistand.run.suite import base_env
-
-    saved = {k: os.environ.pop(k) for k in ("RPA_SECRET_MANAGER", "RPA_SECRET_FILE", "BISTAND_DEMO")
-             if k in os.environ}
-    try:
-        os.environ["RC_API_SECRET_HOST"] = "https://cr.example/secrets"  # noqa: S105
-        env = base_env(None)
-    finally:
-        os.environ.pop("RC_API_SECRET_HOST")
-        os.environ.update(saved)
-    assert "RPA_SECRET_FILE" not in env and "RPA_SECRET_MANAGER" not in env
+    settings = load(environ={"RC_API_SECRET_HOST": "https://cr.example/secrets"})
+    assert problem(settings.vault, settings.demo) is None
+    handed = json.loads(Path(child_env(settings, tmp_path)[SETTINGS_VARIABLE]).read_text(encoding="utf-8"))
+    assert (handed["vault"]["manager"], handed["vault"]["file"]) == ("", "")  # the run gets no vault file
 
 
 def test_a_vault_file_that_does_not_exist_is_named(tmp_path):
