@@ -15,9 +15,8 @@ from bistand.bench.processes import MEMORY_GROUPS, Sampler, kind_of, memory_grou
 from tests.simulator_process import Simulators, free_base_port
 
 
-def test_the_http_floor_reaches_the_worlds_expected_outcomes(tmp_path, example_world_path, monkeypatch):
+def test_the_http_floor_reaches_the_worlds_expected_outcomes(tmp_path, example_world_path):
     """Same parsers, same reads and form posts over httpx: the outcomes are the world's contract."""
-    monkeypatch.setenv("BISTAND_DEMO", "1")  # the bench runs on the demo's simulators and vault
     world = json.loads(example_world_path.read_text(encoding="utf-8"))
     sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port())
     sims.start(reset=True)

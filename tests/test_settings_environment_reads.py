@@ -17,9 +17,8 @@ STILL_READING = {
     # copies, not reads: a child process needs PATH, HOME, the browser's and Control Room's variables
     "bistand/run/suite.py": "copies the environment, without BISTAND_*, for a Robot Framework process or a runner "
                             "(its settings go as one file: BISTAND_SETTINGS)",
-    "bistand/dashboard/cli.py": "copies the environment before --demo changes it",
-    "bistand/bench/cli.py": "copies the environment for the bot run; sets BISTAND_DEMO",
-    "bistand/bench/harness.py": "copies the environment for the simulators and the bot run",
+    "bistand/bench/harness.py": "copies the environment for a measured runner, a child command "
+                                "(`python -m bistand run`, `work --watch`) that loads the settings itself",
 }
 
 

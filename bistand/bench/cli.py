@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json).
-    os.environ["BISTAND_DEMO"] = "1"
+    # The bench starts its own simulated systems: it is a demo, with the demo's vault (devdata/vault.json);
+    # its runners are told so in their environment (bistand.bench.harness.bot_env), the floor in its settings.
     if args.watch_latency is not None:
         from bistand.bench.watch import main as watch_bench  # deferred: Playwright, as above
 

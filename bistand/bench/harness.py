@@ -76,11 +76,14 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def bot_env(urls: dict[str, str], frames_dir: Path, work: Path, browser: str, read: str) -> dict[str, str]:
+    """The environment of a measured runner (`python -m bistand run`, `work --watch`): a copy of
+    this process's with the simulated world's settings; that command loads them (a demo: the
+    demo's vault, devdata/vault.json)."""
     env = dict(os.environ)
     env.update({f"BISTAND_URL_{system.upper()}": url for system, url in urls.items()})
     env.update({
         "BISTAND_FRAMES_DIR": str(frames_dir), "BISTAND_STATE_DIR": str(work / "bot-state"),
         "BISTAND_OUTPUT_DIR": str(work / "output"), "BISTAND_MODE": "support",
-        "BISTAND_BROWSER": browser, "BISTAND_READ_STRATEGY": read,
+        "BISTAND_BROWSER": browser, "BISTAND_READ_STRATEGY": read, "BISTAND_DEMO": "1",
     })
     return env

@@ -11,7 +11,6 @@ import argparse
 import getpass
 import ipaddress
 import logging
-import os
 import sys
 import threading
 
@@ -20,7 +19,7 @@ from bistand.dashboard.auth import LiveUsers, NoUsers, hash_password
 from bistand.monitoring.presence import evaluator_for
 from bistand.queue.store import open_configured_queue
 from bistand.run.exit_codes import ExitCode
-from bistand.settings import ROOT, QueueSettings, load_or_exit
+from bistand.settings import ROOT, QueueSettings, Settings, load_or_exit
 
 
 def is_loopback(host: str) -> bool:
@@ -30,18 +29,13 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def serve(args: argparse.Namespace, env: dict[str, str]) -> int:
+def serve(args: argparse.Namespace, settings: Settings) -> int:
     # deferred: FastAPI, uvicorn and matplotlib load only to serve (not for hash-password, not for
     # `python -m bistand` building its command tree)
     import uvicorn
 
     from bistand.dashboard.app import create_app
 
-    if args.demo:
-        env["BISTAND_DEMO"] = "1"  # the demo's users (devdata/vault.json) are allowed for the demo only
-        if not env.get("BISTAND_QUEUE_URL"):
-            env["BISTAND_STATE_DIR"] = str(ROOT / "state" / "demo-run" / "bot")
-    settings = load_or_exit(env)
     try:
         users = LiveUsers(settings)
     except NoUsers as exc:
@@ -137,4 +131,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def dashboard(args: argparse.Namespace) -> int:
     if args.command == "hash-password":
         return hash_password_command()
-    return serve(args, dict(os.environ))
+    # --demo: the demo's users (devdata/vault.json) are allowed for the demo only; the queue of the
+    # last `make run` unless one is configured (its default lies in the state folder)
+    demo = {"demo": True, "state_dir": ROOT / "state" / "demo-run" / "bot"} if args.demo else {}
+    return serve(args, load_or_exit(**demo))
