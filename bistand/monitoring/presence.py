@@ -8,13 +8,12 @@ monitoring module needs another that needs it back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from bistand.monitoring.alerts import AlertEvaluator
 from bistand.monitoring.notify import channels_for
 from bistand.monitoring.runners import RunnerHeartbeat, RunnerMode
 from bistand.queue.store import QueueStore, open_queue
-from bistand.settings import AlertSettings, Settings, settings_of
+from bistand.settings import AlertSettings, Settings
 
 LOG = logging.getLogger(__name__)
 
@@ -25,9 +24,8 @@ class RunnerPresence:
     configured), each run's verdict, and the exit code at the end (1 when it ends by an exception;
     a process killed outright simply falls silent)."""
 
-    def __init__(self, settings: Settings | Mapping[str, str], mode: RunnerMode) -> None:
-        self.given = settings
-        """The run's Settings (a mapping of variables from callers not yet converted is loaded on entry)."""
+    def __init__(self, settings: Settings, mode: RunnerMode) -> None:
+        self.settings = settings
         self.mode = mode
         self.exit_code: int | None = None
         self.heartbeat: RunnerHeartbeat | None = None
@@ -36,7 +34,7 @@ class RunnerPresence:
 
     def __enter__(self) -> RunnerPresence:
         try:
-            settings = settings_of(self.given)
+            settings = self.settings
             self.store = open_queue(settings.queue.url)
         except Exception as exc:  # noqa: BLE001 - the run itself reports a queue it cannot open
             LOG.warning("runner not registered: the queue could not be opened (%s)", type(exc).__name__)
