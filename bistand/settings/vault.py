@@ -8,13 +8,12 @@ with `RPA_SECRET_FILE` pointing at a vault file of the installation (`Settings.v
 `problem` says what is missing; the runner and the dashboard stop with exit code 2 on it
 (docs/operations.md). Secrets are wrapped in SecretStr at once so they never print.
 
-The functions over a mapping (`use_demo_vault`, `vault_problem`, `vault_file`) serve a runner that
-prepares a child process's environment; everything else takes the Settings.
+Everything here takes the Settings (`Settings.vault`, `Settings.demo`); a child process gets them
+from its runner (bistand.run.suite).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -22,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from bistand.core.errors import ApplicationError
 from bistand.settings.model import DEV_VAULT, FILE_SECRETS, ROOT, Settings, VaultSettings
 
-DEMO_FLAG = "BISTAND_DEMO"
 HOW_TO_CONFIGURE = ("set RPA_SECRET_MANAGER=RPA.Robocorp.Vault.FileSecrets and RPA_SECRET_FILE=<the "
                     "installation's vault file>, or run under Control Room (RC_API_SECRET_HOST); the committed "
                     "devdata/vault.json is for the demo only (make run, --demo). See docs/operations.md")
@@ -83,30 +81,3 @@ def credentials(system: str, settings: Settings) -> Credentials:
     secret = read_secret(settings, system, f"credentials for {system}")
     return Credentials(username=secret["username"], password=secret["password"],
                        totp_secret=secret.get("totp_secret") if "totp_secret" in secret else None)
-
-
-# -- a child process's environment ---------------------------------------------------------------
-
-
-def is_demo(env: Mapping[str, str]) -> bool:
-    return env.get(DEMO_FLAG, "") == "1"
-
-
-def use_demo_vault(env: MutableMapping[str, str]) -> None:
-    """The demo's vault (devdata/vault.json) when this is the demo and no vault is named."""
-    if is_demo(env) and not env.get("RPA_SECRET_MANAGER") and not env.get("RC_API_SECRET_HOST"):
-        env["RPA_SECRET_MANAGER"] = FILE_SECRETS
-        env.setdefault("RPA_SECRET_FILE", str(DEV_VAULT))
-
-
-def _vault_of(env: Mapping[str, str]) -> VaultSettings:
-    return VaultSettings(manager=env.get("RPA_SECRET_MANAGER", ""), file=env.get("RPA_SECRET_FILE", ""),
-                         control_room_host=env.get("RC_API_SECRET_HOST", ""))
-
-
-def vault_file(env: Mapping[str, str]) -> Path | None:
-    return file_of(_vault_of(env))
-
-
-def vault_problem(env: Mapping[str, str]) -> str | None:
-    return problem(_vault_of(env), is_demo(env))

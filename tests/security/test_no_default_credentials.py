@@ -17,7 +17,7 @@ import pytest
 from bistand.dashboard.auth import NoUsers, load_users
 from bistand.run.suite import child_env
 from bistand.settings import SETTINGS_VARIABLE, load
-from bistand.settings.vault import DEV_VAULT, FILE_SECRETS, problem, vault_problem
+from bistand.settings.vault import DEV_VAULT, FILE_SECRETS, problem
 from tests.bot_harness import vault_env
 from tests.simulator_process import ROOT
 
@@ -50,7 +50,6 @@ def test_the_committed_dev_vault_named_outside_the_demo_is_refused(tmp_path):
 
 
 def test_control_room_alone_is_a_configured_vault_and_the_dev_vault_is_not_slipped_in(tmp_path):
-    assert vault_problem({"RC_API_SECRET_HOST": "https://cr.example/secrets"}) is None
     settings = load(environ={"RC_API_SECRET_HOST": "https://cr.example/secrets"})
     assert problem(settings.vault, settings.demo) is None
     handed = json.loads(Path(child_env(settings, tmp_path)[SETTINGS_VARIABLE]).read_text(encoding="utf-8"))
@@ -58,8 +57,9 @@ def test_control_room_alone_is_a_configured_vault_and_the_dev_vault_is_not_slipp
 
 
 def test_a_vault_file_that_does_not_exist_is_named(tmp_path):
-    problem = vault_problem({"RPA_SECRET_MANAGER": FILE_SECRETS, "RPA_SECRET_FILE": str(tmp_path / "none.json")})
-    assert problem and "does not exist" in problem
+    settings = load(environ={"RPA_SECRET_MANAGER": FILE_SECRETS, "RPA_SECRET_FILE": str(tmp_path / "none.json")})
+    reason = problem(settings.vault, settings.demo)
+    assert reason and "does not exist" in reason
 
 
 def test_the_dashboard_without_users_stops_with_exit_2_naming_what_to_configure(tmp_path):
