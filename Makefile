@@ -34,7 +34,8 @@ postgres:
 test: venv chromium xvfb
 	@bash tools/ensure-iproute.sh
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --durations=25 -m "not solo"
+	$(PY) -m pytest -q -p no:cacheprovider -m solo
 
 lint: venv
 	$(PY) -m ruff check .

@@ -66,6 +66,10 @@ def serve_one(system: System, world: dict, state_dir: Path, reset: bool, system_
     A process per system: the handlers' blocking SQLite work never stalls another system, and the
     eight systems use every core, as the agencies' separate servers would.
     """
+    # The launcher's handlers came along with the fork: until uvicorn installs its own, a SIGTERM
+    # must end this process, not set a copy of the launcher's stop event that nobody reads.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app = build_app(system, world, state_dir, reset, system_urls, faults)
         server = uvicorn.Server(uvicorn.Config(
@@ -125,8 +129,9 @@ def serve(world: dict, state_dir: Path, reset: bool, system_urls: dict[str, str]
         for child, _ in children:
             if child.is_alive():
                 os.kill(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10  # one wait for all of them, well inside a caller's patience
         for child, _ in children:
-            child.join(timeout=15)
+            child.join(timeout=max(0.0, deadline - time.monotonic()))
             if child.is_alive():
                 child.kill()
                 child.join()

@@ -19,7 +19,7 @@ from simulators.registry import SYSTEMS
 from tests.bot_harness import bot_env, export, run_bot
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.solo]  # two wall times compared: alone
 
 WORLD = ROOT / "devdata" / "worlds" / "example.json"
 IN_FLIGHT = "6"
