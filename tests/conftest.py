@@ -63,3 +63,9 @@ def sync_chromium():
         chromium = playwright.chromium.launch(headless=True, executable_path=executable, args=launch_args())
         yield chromium
         chromium.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end modules first (their order otherwise kept): on two workers the long ones start
+    early and the many short ones fill in at the end, instead of one long module running alone last."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)

@@ -104,8 +104,8 @@ class Simulators:
     def stop(self) -> int | None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
+            try:  # the launcher gives its systems 10 s in all; the rest is for a machine under load
+                self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

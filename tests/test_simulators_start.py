@@ -46,7 +46,7 @@ def test_every_system_is_listed_with_its_url_then_ready_and_sigterm_stops_cleanl
     sims = Simulators(world=example_world_path, state_dir=tmp_path / "state", base_port=free_base_port())
     sims.start(reset=True)
     code = sims.stop()
-    assert code == 0
+    assert code == 0, "\n".join(sims.output)
     for system in SYSTEMS:
         assert any(line.startswith(system.key) and sims.urls[system.key] in line for line in sims.output), system.key
     assert sims.output.index("ready") < sims.output.index("stopped")
