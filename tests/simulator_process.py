@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -20,14 +21,22 @@ if not EXAMPLE_WORLD.exists():
     EXAMPLE_WORLD = ROOT / "devdata" / "worlds" / "example.json"
 
 
+PORT_BLOCKS = (20000, 32000)
+"""Simulators' ports come from below Linux's ephemeral range (32768-60999), so no client socket of
+a browser, a database connection or another test takes one between the probe and the bind; each
+pytest-xdist worker draws from its own share of the block, so the two workers never pick alike."""
+
+
 def free_base_port(count: int = len(SYSTEMS)) -> int:
-    """A base port with `count` consecutive free ports on loopback."""
+    """A base port with `count` consecutive free ports on loopback, in this test worker's share."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    low, high = PORT_BLOCKS
+    share = (high - low) // workers
+    start = low + share * (int(worker) % workers if worker.isdigit() else 0)
+    draw = random.Random()  # noqa: S311 - spreads tests over the share, nothing secret
     for _attempt in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count >= 65000:
-            continue
+        base = draw.randrange(start, start + share - count)
         sockets = []
         try:
             for port in range(base, base + count):
