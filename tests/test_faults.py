@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -156,6 +157,40 @@ def test_get_shows_the_rules_with_what_they_did_and_delete_clears_them():
                     "requests_seen": 3, "requests_failed": 2}
     assert client.delete("/_sim/faults").json() == {"faults": []}
     assert client.get("/_sim/faults").json() == {"faults": []}
+
+
+def test_a_held_post_waits_unserved_until_released_and_the_get_of_its_form_is_not_held():
+    client = fk()
+    client.post("/_sim/faults", json={"path": "/login", "method": "POST", "hold": True}).raise_for_status()
+    assert client.get("/login").status_code == 200  # the form: another method, not held
+    answered: list[int] = []
+    post = threading.Thread(target=lambda: answered.append(
+        client.post("/login", data={"username": DEMO_USER, "password": DEMO_PASSWORD}).status_code))
+    post.start()
+    deadline = time.monotonic() + 10
+    while client.get("/_sim/faults").json()["faults"][0]["requests_held"] != 1:
+        assert time.monotonic() < deadline, "the POST never reached the hold"
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert answered == [] and post.is_alive()  # received, not served
+    (rule,) = client.post("/_sim/faults/release").json()["faults"]
+    assert rule["released"] is True
+    post.join(timeout=10)
+    assert answered == [303] and client.get("/_sim/faults").json()["faults"][0]["requests_held"] == 0
+    assert client.post("/login", data={"username": DEMO_USER, "password": DEMO_PASSWORD}).status_code == 303
+
+
+def test_clearing_the_rules_lets_a_held_request_go_on():
+    client = fk()
+    client.post("/_sim/faults", json={"path": "/login", "hold": True}).raise_for_status()
+    answered: list[int] = []
+    get = threading.Thread(target=lambda: answered.append(client.get("/login").status_code))
+    get.start()
+    time.sleep(0.3)
+    assert answered == []
+    client.delete("/_sim/faults").raise_for_status()
+    get.join(timeout=10)
+    assert answered == [200]
 
 
 def test_the_sim_paths_themselves_never_fail():

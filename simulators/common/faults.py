@@ -8,7 +8,10 @@ switch never does):
   system (the same `path` again replaces it): fail the next `count` requests, fail a share
   (`failure_rate`, 0..1) of them, fail all of them during an outage window (`outage_seconds` from
   now or, with `outage_on_first_request`, from the rule's first request; or `outage_from`/`outage_to`),
-  and delay every request by `delay_ms` plus up to `jitter_ms`.
+  and delay every request by `delay_ms` plus up to `jitter_ms`; or `hold` its requests (a write
+  the system received but has not saved yet) until `DELETE /_sim/faults` or
+  `POST /_sim/faults/release` lets them through (at most `hold_max_seconds`). `method` limits a
+  rule to one HTTP method (a form's POST, not the GET that shows it).
   Failures answer `status` (default 503). The random draws come from `seed`, so a test sees the
   same sequence every time. A bad body answers 400 with the reason.
 - `GET /_sim/faults` shows the rules with what they have done so far; `DELETE` clears them.
@@ -47,6 +50,10 @@ class FaultRequest(BaseModel):
     outage_on_first_request: bool = Field(
         False, description="the outage_seconds window starts at the rule's first request, not now")
     seed: int = Field(0, description="seed of the random draws (failure rate, jitter)")
+    method: str | None = Field(None, pattern=r"^(GET|POST|PUT|PATCH|DELETE|HEAD)$",
+                               description="only requests of this HTTP method (default: any)")
+    hold: bool = Field(False, description="hold each request until the rules are released or cleared")
+    hold_max_seconds: float = Field(120, gt=0, le=600, description="a held request goes on after this long")
 
     @model_validator(mode="after")
     def _one_outage_and_some_fault(self) -> FaultRequest:
@@ -59,8 +66,8 @@ class FaultRequest(BaseModel):
         if self.outage_from and self.outage_to and _epoch(self.outage_to) <= _epoch(self.outage_from):
             raise ValueError("outage_to must be after outage_from")
         if not (self.count or self.failure_rate or self.delay_ms or self.jitter_ms or self.outage_seconds
-                or self.outage_from):
-            raise ValueError("no fault given: set count, failure_rate, delay_ms/jitter_ms or an outage")
+                or self.outage_from or self.hold):
+            raise ValueError("no fault given: set count, failure_rate, delay_ms/jitter_ms, an outage or hold")
         return self
 
 
@@ -86,6 +93,8 @@ class FaultRule:
     random: random.Random
     seen: int = 0
     failed: int = 0
+    released: bool = False
+    held_now: int = 0
 
     @classmethod
     def from_request(cls, request: FaultRequest, now: float) -> FaultRule:
@@ -99,7 +108,8 @@ class FaultRule:
         return cls(request=request, remaining=request.count, outage=outage, random=random.Random(request.seed))
 
     def decide(self, now: float) -> tuple[float, int]:
-        """(seconds to delay, status to fail with or 0) for one request."""
+        """(seconds to delay, status to fail with or 0) for one request (a held request's wait is
+        `FaultState.apply`'s)."""
         self.seen += 1
         spec = self.request
         if spec.outage_on_first_request and self.outage is None:
@@ -122,6 +132,8 @@ class FaultRule:
         shown = self.request.model_dump(mode="json", exclude_defaults=True)
         shown["path"] = self.request.path
         shown.update(remaining_count=self.remaining, requests_seen=self.seen, requests_failed=self.failed)
+        if self.request.hold:
+            shown.update(requests_held=self.held_now, released=self.released)
         if self.outage:
             shown["outage_seconds_left"] = round(max(self.outage[1] - max(now, self.outage[0]), 0), 3)
         return shown
@@ -142,25 +154,51 @@ class FaultState:
 
     def clear(self) -> None:
         with self.lock:
+            for rule in self.rules.values():
+                rule.released = True  # a held request goes on
             self.rules.clear()
+
+    def release(self) -> list[dict]:
+        """Lets every held request through (and the later ones of a hold rule); the rules stay."""
+        with self.lock:
+            for rule in self.rules.values():
+                rule.released = True
+            now = time.time()
+            return [rule.describe(now) for _path, rule in sorted(self.rules.items())]
 
     def describe(self) -> list[dict]:
         with self.lock:
             now = time.time()
             return [rule.describe(now) for _path, rule in sorted(self.rules.items())]
 
-    def decide(self, path: str) -> tuple[float, int]:
+    def _rule_for(self, path: str, method: str) -> FaultRule | None:
+        matching = [p for p, rule in self.rules.items() if path.startswith(p)
+                    and rule.request.method in (None, method.upper())]
+        return self.rules[max(matching, key=len)] if matching else None
+
+    def decide(self, path: str, method: str = "GET") -> tuple[float, int]:
         if path.startswith("/_sim"):
             return 0.0, 0
         with self.lock:
-            matching = [p for p in self.rules if path.startswith(p)]
-            if not matching:
-                return 0.0, 0
-            return self.rules[max(matching, key=len)].decide(time.time())
+            rule = self._rule_for(path, method)
+            return rule.decide(time.time()) if rule is not None else (0.0, 0)
 
-    async def apply(self, path: str) -> int:
-        """Wait out the rule's latency; the status to fail with (0: serve normally)."""
-        delay, status = self.decide(path)
+    async def apply(self, path: str, method: str = "GET") -> int:
+        """Wait out the rule's latency or hold; the status to fail with (0: serve normally)."""
+        delay, status = self.decide(path, method)
         if delay > 0:
             await asyncio.sleep(delay)  # injected latency: the fault being simulated
+        with self.lock:
+            rule = None if path.startswith("/_sim") else self._rule_for(path, method)
+            hold = rule is not None and rule.request.hold and not rule.released
+            if hold:
+                rule.held_now += 1
+        if hold:
+            ends = time.monotonic() + rule.request.hold_max_seconds
+            try:
+                while not rule.released and time.monotonic() < ends:
+                    await asyncio.sleep(0.02)  # a request received, not yet served
+            finally:
+                with self.lock:
+                    rule.held_now -= 1
         return status

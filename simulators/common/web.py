@@ -142,7 +142,7 @@ def create_system_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        status = await faults.apply(request.url.path) if ctx.faults else 0
+        status = await faults.apply(request.url.path, request.method) if ctx.faults else 0
         if status:
             return HTMLResponse(
                 f"<html><body><h1>{status} Tjänsten är inte tillgänglig</h1>"
@@ -266,6 +266,10 @@ def _add_fault_routes(app: FastAPI, faults: FaultState) -> None:
     @app.get("/_sim/faults")
     def show_faults(request: Request):
         return refuse_remote(request) or {"faults": faults.describe()}
+
+    @app.post("/_sim/faults/release")
+    def release_held(request: Request):
+        return refuse_remote(request) or {"faults": faults.release()}
 
     @app.delete("/_sim/faults")
     def clear_faults(request: Request):
