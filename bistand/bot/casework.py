@@ -14,6 +14,7 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from bistand.bot.context import RunContext
+from bistand.bot.takeover import check_after_takeover_write, refuse_written_twice, settle_after_takeover, within_lease
 from bistand.core.documents import read_attachment
 from bistand.core.errors import BusinessError
 from bistand.core.frames import frame_path, read_frame
@@ -210,8 +211,10 @@ async def tell_applicant(eservice, application_id: str, assessment, decided: boo
 
 async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
     """Write what is missing in the case-management system and the e-service; never twice."""
+    await settle_after_takeover(ctx, work)  # taken over: the earlier holder's writes have landed
     bundle, assessment, overview = work.bundle, work.assessment, work.overview
     app = bundle.application
+    refuse_written_twice(overview, app.application_id)
     casemgmt = await ctx.page("casemgmt")
     eservice = await ctx.page("eservice")
     written: list[str] = []
@@ -223,32 +226,33 @@ async def write_back(ctx: RunContext, work, report_text: str) -> list[str]:
         return await eservice.status(app.application_id) == label
 
     def leased(write: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
-        """The write, after confirming the item's lease: a runner whose lease was lost writes nothing
-        (every try of the write confirms it again)."""
-        async def confirmed_write() -> object:
-            await asyncio.to_thread(work.confirm_lease)
-            return await write()
-        return confirmed_write
+        """The write, after confirming the item's lease and cut off when it is no longer held: a
+        runner whose lease was lost writes nothing (every try of the write confirms it again)."""
+        return lambda: within_lease(work, write)
+
+    async def to_case(write: Callable[[], Awaitable[object]], ids: str) -> bool:
+        """One write to the case-management system; on a taken-over item, checked after it."""
+        wrote = await write_safely(casemgmt, leased(write), lambda: case_holds(ids))
+        if wrote:
+            await check_after_takeover_write(ctx, work)
+        return wrote
 
     basis = DecisionBasisForm(application_id=app.application_id, period=app.period, proposal=assessment.proposal,
                               amount=assessment.amount, findings=assessment.finding_codes, report_text=report_text)
-    if app.application_id not in overview.decision_basis_ids and await write_safely(
-            casemgmt, leased(lambda: casemgmt.write_decision_basis(app.case_number, basis)),
-            lambda: case_holds("decision_basis_ids")):
+    if app.application_id not in overview.decision_basis_ids and await to_case(
+            lambda: casemgmt.write_decision_basis(app.case_number, basis), "decision_basis_ids"):
         written.append("decision_basis")
     if decided_by_bot(ctx.settings.mode, bundle, assessment):
         decision = "approve" if assessment.proposal is Proposal.APPROVE else "reject"
         ruling = DecisionForm(application_id=app.application_id, period=app.period, decision=decision,
                               amount=assessment.amount)
-        if app.application_id not in overview.decision_ids and await write_safely(
-                casemgmt, leased(lambda: casemgmt.register_decision(app.case_number, ruling)),
-                lambda: case_holds("decision_ids")):
+        if app.application_id not in overview.decision_ids and await to_case(
+                lambda: casemgmt.register_decision(app.case_number, ruling), "decision_ids"):
             written.append("decision")
         order = PaymentOrderForm(application_id=app.application_id, period=app.period, amount=assessment.amount,
                                  recipient=app.applicant.personnummer, pay_date=payment_date(app.period))
-        if decision == "approve" and app.application_id not in overview.payment_ids and await write_safely(
-                casemgmt, leased(lambda: casemgmt.create_payment_order(app.case_number, order)),
-                lambda: case_holds("payment_ids")):
+        if decision == "approve" and app.application_id not in overview.payment_ids and await to_case(
+                lambda: casemgmt.create_payment_order(app.case_number, order), "payment_ids"):
             written.append("payment")
         if not await status_is(DECIDED_STATUS):
             told: list[bool] = []

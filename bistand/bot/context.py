@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import importlib
 import inspect
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,14 @@ class ItemWork:
     """Raises LeaseLost when this runner no longer holds the item (the queue adapter's check,
     given with the work item; nothing to check under an adapter without leases). Called before
     every write-back, so a runner whose lease was taken over writes nothing."""
+    lease_valid_until: Callable[[], float] = field(default=lambda: math.inf, repr=False)
+    """Monotonic time until which this runner surely holds the item; a write still going on then
+    is cut off (`bistand.bot.casework.within_lease`). Infinite without leases."""
+    settle_until: float = 0.0
+    """Monotonic time before which the write-back must not look for an earlier holder's writes:
+    set when the item was taken over from a runner that never released it, 0 otherwise."""
+    settled: bool = False
+    """Whether the write-back has waited for `settle_until` and read the case again."""
 
     def __repr__(self) -> str:
         return f"<ItemWork {self.application_id}>"

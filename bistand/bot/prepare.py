@@ -25,6 +25,7 @@ from robot.api import logger
 
 from bistand.bot import casework
 from bistand.bot.context import ItemWork, RunContext
+from bistand.bot.takeover import check_after_takeover_write, settle_after_takeover, within_lease
 from bistand.core.engine import assess
 from bistand.core.errors import BusinessError
 from bistand.core.models import Role
@@ -108,6 +109,7 @@ def _retrieve(task: asyncio.Task) -> None:
 async def register_step(ctx: RunContext, work: ItemWork) -> None:
     """Registers the application on its case (Registrera ansökan) when the case-management
     system does not know it yet, as a caseworker does with an application filed today."""
+    await settle_after_takeover(ctx, work)  # taken over: the earlier holder's writes have landed
     if work.application_id in work.overview.application_ids:
         return
     application = work.bundle.application
@@ -118,12 +120,12 @@ async def register_step(ctx: RunContext, work: ItemWork) -> None:
     async def known() -> bool:
         return work.application_id in (await casemgmt.open_case(work.case_number)).application_ids
 
-    async def register() -> None:
-        await asyncio.to_thread(work.confirm_lease)  # a runner whose lease was lost writes nothing
-        await casemgmt.register_application(work.case_number, registration)
+    async def register() -> None:  # a runner whose lease was lost writes nothing
+        await within_lease(work, lambda: casemgmt.register_application(work.case_number, registration))
 
     if await write_safely(casemgmt, register, known):
         work.written.append("application")
+        await check_after_takeover_write(ctx, work)
     work.overview.application_ids.append(work.application_id)
 
 

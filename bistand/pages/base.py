@@ -451,12 +451,14 @@ class PortalPage:
             raise
 
     async def release(self, page: Page) -> None:
-        """Give a tab back to the pool; one that has served `TAB_USES` times is closed instead."""
+        """Give a tab back to the pool; one that has served `TAB_USES` times is closed instead, and
+        so is one whose work was cancelled (a write cut off: closing aborts its requests)."""
         try:
             uses = self._uses.get(page, 0) + 1
+            task = asyncio.current_task()
             if page.is_closed():
                 pass
-            elif uses >= TAB_USES:
+            elif uses >= TAB_USES or (task is not None and task.cancelling()):
                 await page.close()  # its renderer memory, and what the driver keeps per page, go with it
             else:
                 self._uses[page] = uses

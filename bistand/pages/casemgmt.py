@@ -10,6 +10,7 @@ by finding the new row on the case page.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date
 from typing import Literal, NoReturn
 from urllib.parse import quote, unquote
@@ -97,6 +98,13 @@ class CaseOverview(Model):
     decision_basis_ids: list[str] = []
     decision_ids: list[str] = []
     payment_ids: list[str] = []
+    copies: dict[str, dict[str, int]] = {}
+    """Rows per application id in each of those grids (by the field's name), where more than one:
+    a write that landed twice (two runners, or a late write of a runner that lost its lease)."""
+
+    def written_twice(self, application_id: str) -> list[str]:
+        """The kinds of write (field names above) the system holds more than once for the application."""
+        return sorted(kind for kind, rows in self.copies.items() if rows.get(application_id, 0) > 1)
 
 
 NOT_FOUND_TEXT = "Inget ärende hittades"
@@ -175,9 +183,14 @@ def parse_case_page(html: str, case_number: str) -> CaseOverview:
     def ids(caption: str) -> list[str]:
         return sorted({row["Ansökan"].text for row in grids[caption]})
 
-    return CaseOverview(case=case, application_ids=ids("Aktuella ansökningar"),
-                        decision_basis_ids=ids("Beslutsunderlag"), decision_ids=ids("Registrerade beslut"),
-                        payment_ids=ids("Utbetalningsorder"))
+    def copies(caption: str) -> dict[str, int]:
+        counted = Counter(row["Ansökan"].text for row in grids[caption])
+        return {application_id: rows for application_id, rows in counted.items() if rows > 1}
+
+    kinds = {"application_ids": "Aktuella ansökningar", "decision_basis_ids": "Beslutsunderlag",
+             "decision_ids": "Registrerade beslut", "payment_ids": "Utbetalningsorder"}
+    return CaseOverview(case=case, **{kind: ids(caption) for kind, caption in kinds.items()},
+                        copies={kind: found for kind, caption in kinds.items() if (found := copies(caption))})
 
 
 def _normalize_newlines(text: str) -> str:

@@ -35,9 +35,12 @@ from bistand.settings import QueueSettings, settings_of
 
 LOG = logging.getLogger(__name__)
 
-# Errors tied to the item's data and the installation, not to a struggling system: a retry
-# cannot fix them, so the item is parked at once and the run goes on.
+# Errors tied to the item's data, the installation or the case, not to a struggling system: a
+# retry cannot fix them, so the item is parked at once and the run goes on.
 PARK_AT_ONCE = {
+    "WRITE_CONFLICT": "ansökan finns mer än en gång i verksamhetssystemet (en robot som tappat kontakten "
+                      "skrev samtidigt som den som tog över); ta bort det som finns två gånger och kör "
+                      "`python -m bistand queue retry <ansökan>`",
     "NORM_TABLE_MISSING": "installera riksnormen för ansökans år (resources/norm/<år>.yaml) "
                           "och kör `python -m bistand queue retry --all-parked`",
     "NORM_TABLE_INVALID": "rätta riksnormen för ansökans år (resources/norm/<år>.yaml) "

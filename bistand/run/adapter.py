@@ -18,7 +18,10 @@ Room (its own adapter) and locally (this one).
 - Every claim gives the item a new lease generation; the adapter keeps each item's `Lease` and
   names it in every heartbeat, release and hand-back, so a runner whose lease was taken over
   changes nothing. `confirm_lease(id)` (called before each write-back) extends the lease or
-  raises `LeaseLost`: the runner then stops that item and goes on with the others.
+  raises `LeaseLost`: the runner then stops that item and goes on with the others;
+  `lease_valid_until(id)` tells how long a write may go on (it is cut off when the lease is no
+  longer surely held), and `settle_until(id)` how long an item taken over from a runner that never
+  released it waits before its write-back looks for that runner's writes.
 - The heartbeat keeps an item alive until its release is saved; a release that meets a dropped
   connection is tried again (tenacity) while the lease is still valid.
 """
@@ -36,7 +39,7 @@ from robot.running.signalhandler import STOP_SIGNAL_MONITOR
 from RPA.Robocorp.WorkItems import BaseAdapter, EmptyQueue, State
 from tenacity import Retrying, retry_if_exception, stop_after_delay, stop_any, wait_exponential_jitter
 
-from bistand.queue.store import Lease, LeaseLost, QueueStore, open_queue
+from bistand.queue.store import Lease, LeaseLost, QueueItem, QueueStore, open_queue
 from bistand.settings import Settings, load
 
 TRIGGER_ID = "producer-trigger"
@@ -71,6 +74,9 @@ class QueueAdapter(BaseAdapter):
         self._held: dict[str, Lease] = {}
         self._valid_until: dict[str, float] = {}
         """Monotonic time until which each held lease is surely valid (claim or last beat + lease)."""
+        self._settle_until: dict[str, float] = {}
+        """Items this runner took over from a holder that never released them: the monotonic time
+        before which their write-back must not look for that holder's writes (`settle_until`)."""
         self._releasing: set[str] = set()
         self._lost: set[str] = set()
         self._held_lock = threading.Lock()
@@ -96,7 +102,7 @@ class QueueAdapter(BaseAdapter):
             item = self._claim()
             if item is not None:
                 self.payloads[item.application_id] = item.payload
-                self._hold(item.lease, taken_at)
+                self._hold(item, taken_at)
                 return item.application_id
             if self.until_empty and not self._retried(self.store.counts)()["in_progress"]:
                 break
@@ -122,7 +128,7 @@ class QueueAdapter(BaseAdapter):
             if item is None:
                 break
             self.payloads[item.application_id] = item.payload
-            self._hold(item.lease, taken_at)
+            self._hold(item, taken_at)
             self.ahead.append(item.application_id)
             taken.append((item.application_id, item.payload))
         return taken
@@ -228,10 +234,15 @@ class QueueAdapter(BaseAdapter):
 
         return expired
 
-    def _hold(self, lease: Lease, taken_at: float) -> None:
-        """Keeps the item's lease alive (one heartbeat thread for every item this runner holds)."""
+    def _hold(self, item: QueueItem, taken_at: float) -> None:
+        """Keeps the item's lease alive (one heartbeat thread for every item this runner holds).
+        An item claimed before without a release (`open_claims` > 1) was taken over from a runner
+        that died or lost its link: its writes wait `takeover_settle_seconds` (see `settle_until`)."""
+        lease = item.lease
         with self._held_lock:
             self._held[lease.application_id] = lease
+            if item.open_claims > 1:
+                self._settle_until[lease.application_id] = taken_at + self.queue.takeover_settle_seconds
         self._confirmed(lease.application_id, taken_at)
         if self._heartbeat is None:
             self._start_heartbeat()
@@ -240,9 +251,23 @@ class QueueAdapter(BaseAdapter):
         """The lease held at `at` (monotonic, taken before the call that extended it)."""
         self._valid_until[item_id] = at + self.queue.lease_seconds
 
+    def lease_valid_until(self, item_id: str) -> float:
+        """Monotonic time until which this runner surely holds the item (its claim or last confirmed
+        beat, plus the lease); 0 once it is released or lost. A write still going on then is cut off."""
+        with self._held_lock:
+            return 0.0 if item_id in self._lost else self._valid_until.get(item_id, 0.0)
+
+    def settle_until(self, item_id: str) -> float:
+        """0, or, for an item taken over from a holder that never released it, the monotonic time
+        before which its write-back must not look for that holder's writes (a write the holder sent
+        while its lease held may still be on its way: it has `settle_seconds` to land)."""
+        with self._held_lock:
+            return self._settle_until.get(item_id, 0.0)
+
     def _let_go(self, item_id: str) -> Lease | None:
         with self._held_lock:
             self._releasing.discard(item_id)
+            self._settle_until.pop(item_id, None)
             self._valid_until.pop(item_id, None)
             return self._held.pop(item_id, None)
 

@@ -87,6 +87,10 @@ class QueueSettings(Section):
         "System failures before an item is parked (behöver åtgärd)."))
     max_claims: int = Field(3, ge=1, validation_alias=env("BISTAND_MAX_CLAIMS"), description=(
         "Claims without a release (its runner died each time) before an item is parked."))
+    settle_seconds: float | None = Field(None, ge=0, validation_alias=env("BISTAND_SETTLE_SECONDS"), description=(
+        "A runner that takes over an item whose holder never released it waits this long after the claim "
+        "before it looks for that holder's writes and writes itself: a write sent before the holder's lease "
+        "ran out has this long to land. Empty: a third of the lease, at most 20 s."))
     poll_seconds: float = Field(10, gt=0, description=(
         "How often `work` (without --until-empty) looks for new items."))
     role: Literal["producer", "consumer"] = Field("consumer", description=(
@@ -94,6 +98,11 @@ class QueueSettings(Section):
         "adapter serves."))
     until_empty: bool = Field(True, description=(
         "Set by the runner: the consumer stops when no item is due (`work --until-empty`, `run`)."))
+
+    @property
+    def takeover_settle_seconds(self) -> float:
+        """`settle_seconds`, or its default: a third of the lease, at most 20 s."""
+        return self.settle_seconds if self.settle_seconds is not None else min(20.0, self.lease_seconds / 3)
 
 
 # -- alerts --------------------------------------------------------------------------------------

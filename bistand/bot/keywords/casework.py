@@ -8,7 +8,7 @@ reaches log.html.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from typing import Any
 
 from robot.api import logger
 from robot.api.deco import keyword
@@ -17,6 +17,7 @@ from RPA.Robocorp.WorkItems import WorkItems
 from bistand.bot import tracing
 from bistand.bot.context import ItemWork, RunContext
 from bistand.bot.prepare import InFlight
+from bistand.bot.takeover import settle_after_takeover
 from bistand.core.errors import BusinessError
 from bistand.core.ids import checked_application_id
 from bistand.core.personnummer import mask_personnummer_in_text
@@ -45,7 +46,7 @@ class CaseworkKeywords:
             return None
         work = self.ctx.items.get(application_id)
         if work is None or work.ahead is None:
-            work = work_from_payload(payload, lease_check(items.adapter, application_id))
+            work = work_from_payload(payload, items.adapter)
             self.ctx.items[application_id] = work
         else:
             logger.info(f"{application_id} was taken ahead: its steps have been running in flight")
@@ -103,6 +104,7 @@ class CaseworkKeywords:
         if work.application_id in work.overview.decision_basis_ids:
             logger.info(f"{work.application_id}: decision basis already in the case-management system")
         if self.ctx.settings.casemgmt_client == "desktop":  # the basis through the desktop client
+            self.ctx.run(settle_after_takeover(self.ctx, work))  # taken over: earlier writes landed
             work.confirm_lease()  # a runner whose lease was lost writes nothing
             self._desktop = getattr(self, "_desktop", None) or DesktopWriteBack(
                 self.ctx.settings, self.ctx.settings.run_dir / "failures")
@@ -111,21 +113,20 @@ class CaseworkKeywords:
         logger.info(f"{work.application_id}: wrote {', '.join(work.written) or 'nothing new'}")
 
 
-def work_from_payload(payload: dict, confirm_lease: Callable[[], None] | None = None) -> ItemWork:
-    """The handle for a work item's payload (application id, case number, period), with the
-    check of its lease that the write-back calls (`lease_check`)."""
+def work_from_payload(payload: dict, adapter: Any = None) -> ItemWork:
+    """The handle for a work item's payload (application id, case number, period), with what the
+    work-item adapter tells of its lease: the check the write-back calls before each write, how
+    long the lease surely holds, and whether the item was taken over (`QueueAdapter`; nothing
+    under an adapter that hands out items without leases: Control Room, files)."""
     application_id = checked_application_id(payload.get("application_id"))  # names files and log links
     for key in ("case_number", "period"):
         if not payload.get(key):
             raise BusinessError("WORK_ITEM_INVALID", f"{application_id}: work item has no {key}")
     work = ItemWork(application_id=application_id, case_number=payload["case_number"], period=payload["period"])
-    if confirm_lease is not None:
-        work.confirm_lease = confirm_lease
+    if callable(confirm := getattr(adapter, "confirm_lease", None)):
+        work.confirm_lease = functools.partial(confirm, application_id)
+    if callable(valid_until := getattr(adapter, "lease_valid_until", None)):
+        work.lease_valid_until = functools.partial(valid_until, application_id)
+    if callable(settle_until := getattr(adapter, "settle_until", None)):
+        work.settle_until = settle_until(application_id)
     return work
-
-
-def lease_check(adapter, application_id: str) -> Callable[[], None] | None:
-    """The work-item adapter's lease check for one item (the queue's `confirm_lease`); None
-    under an adapter that hands out items without leases (Control Room, files)."""
-    confirm = getattr(adapter, "confirm_lease", None)
-    return functools.partial(confirm, application_id) if confirm is not None else None

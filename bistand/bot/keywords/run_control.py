@@ -16,7 +16,7 @@ from robot.libraries.BuiltIn import BuiltIn
 from RPA.Robocorp.WorkItems import EmptyQueue, WorkItems
 
 from bistand.bot.context import ItemWork, RunContext
-from bistand.bot.keywords.casework import lease_check, work_from_payload
+from bistand.bot.keywords.casework import work_from_payload
 from bistand.bot.prepare import InFlight
 from bistand.bot.recording import record_outcome
 from bistand.bot.recycle import RecyclePolicy, tree_pss_mib
@@ -140,7 +140,7 @@ class RunControlKeywords:
             room = min(room, items_limit - self.items_started - len(adapter.ahead))
         for item_id, payload in adapter.reserve_ahead(max(room, 0)):
             try:
-                work = work_from_payload(payload or {}, lease_check(adapter, item_id))
+                work = work_from_payload(payload or {}, adapter)
             except BusinessError:
                 continue  # the suite fails it for its payload when it gets there
             self.flight.start_ahead(work)
