@@ -10,18 +10,23 @@ import asyncio
 import math
 import time
 
+import httpx
 import pytest
 from RPA.Robocorp.WorkItems import State
 
 from bistand.bot.context import ItemWork
 from bistand.bot.takeover import check_after_takeover_write, settle_after_takeover, within_lease
 from bistand.core.errors import ApplicationError
+from bistand.core.models import Proposal
 from bistand.pages.base import TransientError
-from bistand.pages.casemgmt import CaseOverview, parse_case_page
+from bistand.pages.casemgmt import CaseOverview, DecisionBasisForm, parse_case_page
 from bistand.queue.store import LeaseLost, open_queue
 from bistand.run.adapter import QueueAdapter
+from tests.simulator_process import Simulators, free_base_port
+from tests.test_pages_casemgmt import page_object_for
 
 APPLICATION = "ANS-2026-000007"
+CASE = "EB-2026-0007"
 
 
 def case_page(bases: list[str]) -> str:
@@ -201,3 +206,43 @@ def test_the_adapter_marks_an_item_taken_over_from_a_runner_that_never_released_
     finally:
         adapter.stop_heartbeat()
         adapter.store.close()
+
+
+# --- the real page object: a write cut off closes its tab ----------------------------------------------
+
+@pytest.mark.browser
+def test_a_write_still_on_its_way_when_the_lease_ends_is_cut_off_and_its_tab_closed(
+        browser_session, tmp_path, example_world_path):
+    """bistand.bot.takeover.within_lease around the real page object: the system holds the post
+    (received, not saved); the write is cut off when the lease is no longer held, long before the
+    page timeout, and its tab is closed rather than given back to the pool."""
+    sims = Simulators(world=example_world_path, state_dir=tmp_path / "sims", base_port=free_base_port(),
+                      faults=True).start(reset=True)
+    casemgmt, name = page_object_for(browser_session, sims)
+    try:
+        httpx.post(f"{sims.urls['casemgmt']}/_sim/faults", timeout=10, json={
+            "path": f"/arende/{CASE}/beslutsunderlag/ny", "method": "POST", "hold": True}).raise_for_status()
+        form = DecisionBasisForm(application_id=APPLICATION, period="2026-12", proposal=Proposal.MANUAL_REVIEW,
+                                 amount=7316, findings=[], report_text="BESLUTSUNDERLAG")
+        work = ItemWork(application_id=APPLICATION, case_number=CASE, period="2026-12")
+
+        async def write_until_the_lease_ends() -> tuple[str, float, list[str]]:
+            started = time.monotonic()
+            await casemgmt.ensure_logged_in()
+            work.lease_valid_until = lambda: started + 2.0
+            try:
+                await within_lease(work, lambda: casemgmt.write_decision_basis(CASE, form))
+            except TransientError as exc:
+                context = await browser_session.context(name)
+                return exc.code, time.monotonic() - started, [p.url for p in context.pages if not p.is_closed()]
+            raise AssertionError("the held write went through")
+
+        code, took, open_tabs = browser_session.run(write_until_the_lease_ends())
+        (rule,) = httpx.get(f"{sims.urls['casemgmt']}/_sim/faults", timeout=10).json()["faults"]
+    finally:
+        httpx.delete(f"{sims.urls['casemgmt']}/_sim/faults", timeout=10)  # the held post goes on
+        browser_session.run(browser_session.reset_context(name))
+        sims.stop()
+    assert code == "LEASE_UNCONFIRMED" and 1.9 <= took < 8  # the page timeout is 15 s
+    assert rule["requests_seen"] == 1  # the post reached the system, and was not sent again
+    assert not any("beslutsunderlag" in url for url in open_tabs)

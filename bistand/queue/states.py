@@ -37,7 +37,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition("fail_application", "in_progress", "pending",
                "the holder saves FAILED APPLICATION: due again after the next delay"),
     Transition("fail_application", "in_progress", "parked",
-               "FAILED APPLICATION out of tries (max_failures), or a configuration gap (no norm table)"),
+               "FAILED APPLICATION out of tries (max_failures), or an error a retry cannot fix "
+               "(no norm table, a write held twice)"),
     Transition("unclaim", "in_progress", "pending", "the holder hands back an item taken ahead, untouched"),
     Transition("skip", "pending", "skipped", "operator: handled by hand"),
     Transition("skip", "parked", "skipped", "operator: handled by hand"),

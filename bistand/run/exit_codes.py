@@ -40,8 +40,9 @@ class ExitCode(IntEnum):
               "expected")
     PRODUCER = (5, "the producer failed (the e-service inbox could not be read)",
                 "alert")
-    PARKED = (6, "some items were parked (*behöver åtgärd*: out of tries, or a configuration gap such as a "
-                 "missing norm table); the other items were processed",
+    PARKED = (6, "some items were parked (*behöver åtgärd*: out of tries, a configuration gap such as a "
+                 "missing norm table, or a write the case-management system holds twice); the other items "
+                 "were processed",
               "`python -m bistand queue status`, fix, `queue retry`")
     CONFIG = (7, "configuration error found before start (the frames folder does not exist); nothing was done",
               "fix the configuration; the message names the folder")

@@ -193,8 +193,8 @@ class RunControlKeywords:
 
     @keyword
     def is_configuration_gap(self, code: str) -> bool:
-        """An error a retry cannot fix (no norm table for the period): parked at once, never
-        counted towards the stop."""
+        """An error a retry cannot fix (no norm table for the period; a write the case-management
+        system holds twice, WRITE_CONFLICT): parked at once, never counted towards the stop."""
         return code in PARK_AT_ONCE
 
     @keyword
