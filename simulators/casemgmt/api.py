@@ -15,23 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from simulators.casemgmt import cases
 from simulators.common.accounts import accounts
 from simulators.common.web import SystemContext, connect
-from simulators.world import normalize_pnr
 
 DESKTOP_CLIENT = "desktop"
 CLIENT_COLUMN = "ALTER TABLE decision_bases ADD COLUMN client TEXT NOT NULL DEFAULT 'web'"
-
-
-def find_case_number(conn: sqlite3.Connection, arendenummer: str, personnummer: str) -> str | None:
-    """The case a caseworker's search finds: by case number, or else by a member's personnummer."""
-    if arendenummer:
-        row = conn.execute("SELECT case_number FROM cases WHERE upper(case_number) = upper(?)",
-                           (arendenummer,)).fetchone()
-    else:
-        row = conn.execute("SELECT case_number FROM members WHERE personnummer = ? ORDER BY id LIMIT 1",
-                           (normalize_pnr(personnummer),)).fetchone()
-    return row["case_number"] if row else None
 
 
 def ensure_client_column(conn: sqlite3.Connection) -> None:
@@ -44,8 +33,6 @@ def ensure_client_column(conn: sqlite3.Connection) -> None:
 
 def case_json(case: dict[str, Any]) -> dict[str, Any]:
     """What the desktop client's case window shows (everything but the long report texts)."""
-    from simulators.casemgmt.app import PROPOSAL_LABELS  # noqa: PLC0415 - app.py includes this module
-
     return {
         "case_number": case["case_number"],
         "address": {k: case[k] for k in ("street", "postal_code", "city", "municipality")},
@@ -66,19 +53,17 @@ def case_json(case: dict[str, Any]) -> dict[str, Any]:
         "journal": [{"time": n["time"], "author": n["author"], "text": n["text"]} for n in case["journal"]],
         "decision_bases": [
             {"id": b["id"], "application_id": b["application_id"], "period": b["period"],
-             "proposal": b["proposal"], "proposal_label": PROPOSAL_LABELS.get(b["proposal"], b["proposal"]),
+             "proposal": b["proposal"], "proposal_label": cases.PROPOSAL_LABELS.get(b["proposal"], b["proposal"]),
              "amount": b["amount"], "findings": b["findings_list"], "author": b["author"], "time": b["time"],
              "client": b.get("client", "web")}
             for b in case["decision_bases"]
         ],
-        "proposals": PROPOSAL_LABELS,
+        "proposals": cases.PROPOSAL_LABELS,
     }
 
 
 def api_router(ctx: SystemContext) -> APIRouter:
     """Routes under /api for the desktop client; /api/login is public (see app.py)."""
-    from simulators.casemgmt import app as web  # noqa: PLC0415 - app.py includes this module
-
     router = APIRouter(prefix="/api")
     users = accounts(ctx.name)
     conn = connect(ctx.db_path)
@@ -90,7 +75,7 @@ def api_router(ctx: SystemContext) -> APIRouter:
     def with_case(case_number: str) -> dict[str, Any] | None:
         conn = connect(ctx.db_path)
         try:
-            return web.load_case(conn, case_number)
+            return cases.load_case(conn, case_number)
         finally:
             conn.close()
 
@@ -114,7 +99,7 @@ def api_router(ctx: SystemContext) -> APIRouter:
             return JSONResponse({"error": "Ange ärendenummer eller personnummer."}, status_code=422)
         conn = connect(ctx.db_path)
         try:
-            found = find_case_number(conn, arendenummer, personnummer)
+            found = cases.find_case_number(conn, arendenummer, personnummer)
         finally:
             conn.close()
         return {"case_number": found} if found else not_found()
@@ -132,22 +117,22 @@ def api_router(ctx: SystemContext) -> APIRouter:
         application_id = str(body.get("application_id", "")).strip().upper()
         period = str(body.get("period", "")).strip()
         proposal = str(body.get("proposal", ""))
-        report = web.normalize_newlines(str(body.get("report_text", "")))
+        report = cases.normalize_newlines(str(body.get("report_text", "")))
         errors: list[str] = []
-        web.check_application(case, application_id, period, errors)
-        if proposal not in web.PROPOSAL_LABELS:
+        cases.check_application(case, application_id, period, errors)
+        if proposal not in cases.PROPOSAL_LABELS:
             errors.append("Välj ett förslag till beslut.")
-        amount = web.check_amount(str(body.get("amount", "")), errors)
-        findings = web.parse_findings(str(body.get("findings", "")))
+        amount = cases.check_amount(str(body.get("amount", "")), errors)
+        findings = cases.parse_findings(str(body.get("findings", "")))
         if findings is None:
             errors.append("Noteringar ska vara koder med versaler, åtskilda med kommatecken (t.ex. COST_CAPPED).")
         if not report.strip():
             errors.append("Beslutsunderlaget är tomt.")
-        elif len(report) > web.MAX_REPORT_CHARS:
-            errors.append(f"Beslutsunderlaget får vara högst {web.MAX_REPORT_CHARS} tecken.")
+        elif len(report) > cases.MAX_REPORT_CHARS:
+            errors.append(f"Beslutsunderlaget får vara högst {cases.MAX_REPORT_CHARS} tecken.")
         if errors:
             return JSONResponse({"errors": errors}, status_code=422)
-        user, time = request.session["user"], web.now_text()
+        user, time = request.session["user"], cases.now_text()
         conn = connect(ctx.db_path)
         try:
             cursor = conn.execute(
