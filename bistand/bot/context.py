@@ -80,7 +80,7 @@ class ItemWork:
     every write-back, so a runner whose lease was taken over writes nothing."""
     lease_valid_until: Callable[[], float] = field(default=lambda: math.inf, repr=False)
     """Monotonic time until which this runner surely holds the item; a write still going on then
-    is cut off (`bistand.bot.casework.within_lease`). Infinite without leases."""
+    is cut off (`bistand.bot.takeover.within_lease`). Infinite without leases."""
     settle_until: float = 0.0
     """Monotonic time before which the write-back must not look for an earlier holder's writes:
     set when the item was taken over from a runner that never released it, 0 otherwise."""
