@@ -74,15 +74,13 @@ async def settle_after_takeover(ctx: RunContext, work: ItemWork) -> None:
         LOG.info("%s was taken over from a runner that never released it: waiting %.1f s for its writes to land",
                  work.application_id, wait)
         await asyncio.sleep(wait)
-    casemgmt = await ctx.page("casemgmt")
-    work.overview = await casemgmt.open_case(work.case_number)
     work.settled = True
-    refuse_written_twice(work.overview, work.application_id)
+    await check_after_takeover_write(ctx, work)
 
 
 async def check_after_takeover_write(ctx: RunContext, work: ItemWork) -> None:
-    """After a write to a taken-over item: the case read again, and WRITE_CONFLICT when the
-    application is now held twice (the earlier holder's write landed after the wait)."""
+    """On a taken-over item (after the wait, and after each write): the case read again, and
+    WRITE_CONFLICT when the application is now held twice (an earlier holder's write landed late)."""
     if work.settle_until <= 0:
         return
     casemgmt = await ctx.page("casemgmt")
