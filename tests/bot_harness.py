@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,3 +226,14 @@ def start_runner_on(netns: str | None, env: dict[str, str], name: str, log: Path
             [*on_host(netns), sys.executable, "-m", "bistand", "work", "--until-empty"], cwd=ROOT,
             env={**env, "BISTAND_RUNNER_ID": name}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
+
+
+def wait_until(condition, timeout: float, what: str, every: float = 0.2):
+    """What `condition()` returns once it is truthy; AssertionError naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(every)  # poll what the runners, the queue or the systems show
+    raise AssertionError(f"{what} not within {timeout:.0f} s")

@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 
 from bistand.monitoring.runners import list_runners
 from bistand.queue.store import open_queue
-from tests.bot_harness import bot_env, leaks, load_world, run_bot, subset_world, world_people
+from tests.bot_harness import bot_env, leaks, load_world, run_bot, subset_world, wait_until, world_people
 from tests.queue_fixtures import wait_for_lease
 from tests.simulator_process import ROOT, Simulators, free_base_port
 
@@ -109,16 +109,6 @@ def start_runner(env: dict[str, str], name: str, *args: str) -> subprocess.Popen
     return subprocess.Popen([sys.executable, "-m", "bistand", "work", *args], cwd=ROOT,
                             env={**env, "BISTAND_RUNNER_ID": name}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
-
-
-def wait_until(condition, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(every)  # poll what the runners write
-    raise AssertionError(f"{what} not within {timeout:.0f} s")
 
 
 def stop_runners(runners: list[subprocess.Popen]) -> list[tuple[int, str]]:

@@ -39,6 +39,7 @@ from tests.bot_harness import (
     run_bot,
     start_runner,
     subset_world,
+    wait_until,
     writes_per_application,
 )
 from tests.simulator_process import Simulators, free_base_port
@@ -59,15 +60,6 @@ def held_posts(sims: Simulators) -> int:
     return rule["requests_held"]
 
 
-def wait_for(what: str, ready, timeout: float = 180, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := ready():
-            return found
-        time.sleep(every)  # poll the queue and the simulators
-    raise AssertionError(f"never: {what}")
-
-
 @pytest.mark.parametrize("lands", ["within", "after"])
 def test_a_write_that_lands_after_its_runner_lost_the_lease_is_not_repeated_or_is_reported(
         lands, tmp_path, example_world_path, postgres_database):
@@ -86,18 +78,18 @@ def test_a_write_that_lands_after_its_runner_lost_the_lease_is_not_repeated_or_i
             "path": basis_post(victim.payload["case_number"]), "method": "POST", "hold": True,
         }).raise_for_status()
         runners["a"] = start_runner(env, "runner-a")  # alone: it takes the item due first
-        wait_for("A's decision-basis post reached the system", lambda: held_posts(sims) == 1)
+        wait_until(lambda: held_posts(sims) == 1, 180, "A's decision-basis post reaching the system", every=0.05)
         held = store.get(victim.application_id)
         assert held.lease_owner == "runner-a"
         os.killpg(runners["a"].pid, signal.SIGSTOP)  # A stops answering, its post on the way
         runners["b"] = start_runner(env, "runner-b")
-        taken = wait_for("B took the item over", lambda: (
+        taken = wait_until(lambda: (
             item if (item := store.get(victim.application_id)).lease_owner == "runner-b"
-            and item.lease_generation > held.lease_generation else None))
+            and item.lease_generation > held.lease_generation else None), 180, "B taking the item over", every=0.05)
         if lands == "within":
             time.sleep(SETTLE_SECONDS / 2)
         else:
-            wait_for("B's own post reached the system", lambda: held_posts(sims) == 2, every=0.1)
+            wait_until(lambda: held_posts(sims) == 2, 180, "B's own post reaching the system", every=0.1)
         httpx.post(f"{sims.urls['casemgmt']}/_sim/faults/release", timeout=10).raise_for_status()
         output_b, _ = runners["b"].communicate(timeout=300)
         os.killpg(runners["a"].pid, signal.SIGCONT)
